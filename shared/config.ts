@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * The service's settings, read from the environment once per container and validated; the CDK
+ * stack and the local runtime both fill the same variables (see `settingsEnvironment`).
+ */
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const seconds = z.coerce.number().int().positive();
+
+const SettingsSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1).default('lms-webhooks'),
+  DELIVERY_QUEUE_URL: z.string().min(1).optional(),
+  DELIVERY_DLQ_URL: z.string().min(1).optional(),
+  MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(5),
+  ALLOW_PRIVATE_TARGETS: flag.default(false),
+  BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1000).default(100),
+  BATCH_SCHEDULE: z.string().min(1).default('rate(15 minutes)'),
+  RETRY_WINDOW_SECONDS: seconds.default(7 * 24 * 3600),
+  DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(24 * 3600),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export class ConfigError extends Error {}
+
+export function parseSettings(env: Record<string, string | undefined>): Settings {
+  const result = SettingsSchema.safeParse(env);
+  if (!result.success) {
+    const detail = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${detail}`);
+  }
+  return result.data;
+}
+
+let cached: Settings | undefined;
+
+/** The settings of this container, parsed on first use; a bad environment fails the cold start loudly. */
+export function settings(): Settings {
+  cached ??= parseSettings(process.env);
+  return cached;
+}
+
+/** Requires a setting that only some functions need, with a message naming it. */
+export function required<K extends keyof Settings>(key: K): NonNullable<Settings[K]> {
+  const value = settings()[key];
+  if (value === undefined || value === null) throw new ConfigError(`Missing configuration: ${String(key)}`);
+  return value as NonNullable<Settings[K]>;
+}
+
+/** For tests and the local runtime, which change the environment between runs. */
+export function resetSettings(): void {
+  cached = undefined;
+}

@@ -1,0 +1,28 @@
+/**
+ * The one table's key design, shared by the CDK storage construct and the local runtime so both
+ * create the same table.
+ *
+ * Single-table layout (pk / sk):
+ * - `ACCOUNT#<accountId>` / `WEBHOOK#<webhookId>`: a webhook. Keyed by account so every read is
+ *   scoped to the caller's account (another account's webhook is simply not found) and one Query
+ *   lists an account's handful of webhooks, which is also what the router needs per event.
+ * - `ACCOUNT#<accountId>` / `LIMITS`: the account's webhook counter, updated in the same
+ *   transaction as a create or delete so the per-account limit holds under concurrency.
+ * - `WEBHOOK#<webhookId>` / `DELIVERY#<deliveryId>`: the delivery log. Delivery ids sort by time,
+ *   so a reverse Query is "newest first" without an index.
+ * The GSI (`gsi1pk` / `gsi1sk`) is sparse: only items that set its keys appear in it (the delivery
+ * log by status, pending batch work), so it never mirrors the whole table.
+ */
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  indexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+} as const;
+
+export const keys = {
+  account: (accountId: number) => `ACCOUNT#${accountId}`,
+  webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
+  limits: 'LIMITS',
+  delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
+} as const;
