@@ -12,10 +12,18 @@ const SettingsSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1).default('lms-webhooks'),
   DELIVERY_QUEUE_URL: z.string().min(1).optional(),
   DELIVERY_DLQ_URL: z.string().min(1).optional(),
+  /** The JWT claim that carries the caller's account id. */
+  ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
   MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(5),
   ALLOW_PRIVATE_TARGETS: flag.default(false),
   BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1000).default(100),
   BATCH_SCHEDULE: z.string().min(1).default('rate(15 minutes)'),
+  /** Back-off between attempts; the last value repeats until the window closes (ALM's schedule). */
+  RETRY_DELAYS_SECONDS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of whole seconds')
+    .default('5,10,20,40,80,160,300')
+    .transform((v) => v.split(',').map(Number)),
   RETRY_WINDOW_SECONDS: seconds.default(7 * 24 * 3600),
   DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(24 * 3600),

@@ -50,3 +50,13 @@ export const DELIVERY_FUNCTION = { timeoutSeconds: 170, memoryMb: 512 } as const
 export const AGGREGATOR_FUNCTION = { timeoutSeconds: 300, memoryMb: 512 } as const;
 
 export const API_FUNCTION = { timeoutSeconds: 15, memoryMb: 512 } as const;
+
+/** CloudWatch metrics (Powertools EMF) that the alarms watch. */
+export const METRICS = {
+  namespace: 'LmsWebhooks',
+  service: 'lms-webhooks',
+  deliveryAttempts: 'DeliveryAttempts',
+  deliveryFailures: 'DeliveryFailures',
+  rejectedEvents: 'RejectedEvents',
+  webhooksDisabled: 'WebhooksDisabled',
+} as const;
