@@ -1,6 +1,6 @@
 /** One runner, three suites mirroring the code: unit, integration (DynamoDB Local, in-process SQS, real HTTP), infra (CDK). */
 const transform = { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'], setupFiles: ['<rootDir>/test/setup-env.ts'] };
 
 module.exports = {
   projects: [
