@@ -32,9 +32,8 @@ export class DeliveryQueues extends Construct {
     });
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       fifo: true,
-      // The handler need not pick a deduplication id when it moves a message here, and a move
-      // repeated after a crash (same body, within 5 minutes) collapses into one.
-      contentBasedDeduplication: true,
+      // The handler moves a message here under its original deduplication id.
+      contentBasedDeduplication: false,
       retentionPeriod: Duration.seconds(DELIVERY_QUEUE.dlqRetentionSeconds),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
