@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
-import { settings } from '../../shared/config';
+import { sqs } from '../../shared/adapters/sqs';
+import { required, settings } from '../../shared/config';
+import { DeliveryOutbox } from '../../shared/deliveries/outbox';
+import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { DeliveryService } from '../../shared/deliveries/service';
+import { sendWebhook } from '../../shared/delivery/http-sender';
 import { NotFoundError } from '../../shared/errors';
 import { logger } from '../../shared/observability/logger';
 import { WebhookRepository } from '../../shared/webhooks/repository';
@@ -29,6 +35,7 @@ let dependencies: ApiDependencies | undefined;
 function apiDependencies(): ApiDependencies {
   if (!dependencies) {
     const config = settings();
+    const deliveryRepository = new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
     dependencies = {
       accountClaim: config.ACCOUNT_CLAIM,
       webhooks: new WebhookService({
@@ -36,6 +43,12 @@ function apiDependencies(): ApiDependencies {
         maxWebhooksPerAccount: config.MAX_WEBHOOKS_PER_ACCOUNT,
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
         rotationOverlapSeconds: config.SECRET_ROTATION_OVERLAP_SECONDS,
+      }),
+      deliveries: new DeliveryService({
+        repository: deliveryRepository,
+        outbox: () => new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+        send: (request, options) => sendWebhook(request, options),
+        allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),
       onUnexpectedError: (error) => logger.error('Unexpected error', error as Error),
     };

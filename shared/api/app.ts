@@ -4,14 +4,16 @@ import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
 import { CreateWebhookSchema, toView, UpdateWebhookSchema, type Webhook } from '../webhooks/model';
 import type { WebhookService } from '../webhooks/service';
+import type { DeliveryService } from '../deliveries/service';
 import { openApiDocument } from './openapi';
 import { problemFor, PROBLEM_CONTENT_TYPE } from './problem';
-import { jsonBody, ListQuerySchema, queryParameters, type ApiRequest, type ApiResponse } from './request';
+import { DeliveryListQuerySchema, jsonBody, ListQuerySchema, queryParameters, type ApiRequest, type ApiResponse } from './request';
 import type { OperationId } from './routes';
 
 /** What the API core needs; built once per container by the handler (or by a test). */
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
+  readonly deliveries: DeliveryService;
   readonly accountClaim: string;
   readonly onUnexpectedError?: (error: unknown) => void;
 }
@@ -24,7 +26,7 @@ interface Context {
 
 type Operation = (context: Context) => Promise<ApiResponse>;
 
-const operations: Partial<Record<OperationId, Operation>> = {
+const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> = {
   listEvents: async () => json(200, catalogueView()),
 
   createWebhook: async ({ request, deps, accountId }) => {
@@ -78,6 +80,27 @@ const operations: Partial<Record<OperationId, Operation>> = {
       { 'cache-control': 'no-store', ...etag(webhook) },
     );
   },
+
+  testWebhook: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.test(webhook));
+  },
+
+  listDeliveries: async ({ request, deps, accountId }) => {
+    const query = queryParameters(request, DeliveryListQuerySchema);
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.list(webhook, query));
+  },
+
+  getDelivery: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.get(webhook, request.pathParameters.deliveryId ?? ''));
+  },
+
+  redeliver: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(202, await deps.deliveries.redeliver(webhook, request.pathParameters.deliveryId ?? ''));
+  },
 };
 
 /** Routes every API request: public routes, then the caller's account from the JWT claims, then the operation. */
@@ -85,9 +108,7 @@ export async function handleApiRequest(request: ApiRequest, deps: ApiDependencie
   try {
     if (request.operationId === 'health') return json(200, { status: 'ok' });
     if (request.operationId === 'openapi') return json(200, openApiDocument());
-    const operation = operations[request.operationId];
-    if (!operation) throw new NotFoundError('No such route.');
-    return await operation({ request, deps, accountId: accountFromClaims(request.claims, deps.accountClaim) });
+    return await operations[request.operationId]({ request, deps, accountId: accountFromClaims(request.claims, deps.accountClaim) });
   } catch (error) {
     if (problemFor(error).status >= 500) deps.onUnexpectedError?.(error);
     return problemResponse(error);

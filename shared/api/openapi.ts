@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { CatalogueViewSchema } from '../catalogue';
 import { CreateWebhookSchema, UpdateWebhookSchema, WebhookViewSchema } from '../webhooks/model';
 import { ProblemSchema } from './problem';
-import { ListQuerySchema } from './request';
+import { DeliveryListQuerySchema, ListQuerySchema } from './request';
+import { DeliveryDetailViewSchema, DeliveryViewSchema } from '../deliveries/model';
 import { ROUTES, type OperationId, type RouteDefinition } from './routes';
 
 /**
@@ -18,7 +19,7 @@ interface OperationSpec {
 const SigningSecretSchema = z.object({ signingSecret: z.string().optional() });
 const pageOf = (item: z.ZodType) => z.object({ items: z.array(item), nextToken: z.string().optional() });
 
-const SPECS: Partial<Record<OperationId, OperationSpec>> = {
+const SPECS: Record<OperationId, OperationSpec> = {
   health: { responses: { 200: { description: 'Up', schema: z.object({ status: z.literal('ok') }) } } },
   openapi: { responses: { 200: { description: 'This document' } } },
   listEvents: { responses: { 200: { description: 'The event catalogue', schema: CatalogueViewSchema } } },
@@ -46,6 +47,29 @@ const SPECS: Partial<Record<OperationId, OperationSpec>> = {
         description: 'The new secret; the previous one signs alongside it until previousSecretExpiresAt',
         schema: z.object({ signingSecret: z.string(), previousSecretExpiresAt: z.string().optional() }),
       },
+    },
+  },
+  testWebhook: {
+    responses: {
+      200: {
+        description: "The test request's outcome (also kept in the delivery log)",
+        schema: z.object({
+          delivered: z.boolean(),
+          statusCode: z.number().int().nullable(),
+          durationMs: z.number(),
+          responseBody: z.string().nullable(),
+          error: z.string().nullable(),
+          deliveryId: z.string(),
+        }),
+      },
+    },
+  },
+  listDeliveries: { query: DeliveryListQuerySchema, responses: { 200: { description: 'The delivery log, newest first', schema: pageOf(DeliveryViewSchema) } } },
+  getDelivery: { responses: { 200: { description: 'One delivery with its attempts', schema: DeliveryDetailViewSchema } } },
+  redeliver: {
+    responses: {
+      202: { description: 'Queued again, at the back of the webhook’s queue', schema: DeliveryViewSchema },
+      409: { description: 'Still pending, or the webhook is not active' },
     },
   },
 };

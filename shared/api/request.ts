@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DELIVERY_STATUSES } from '../deliveries/model';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import type { OperationId } from './routes';
 import { fieldErrors } from './problem';
@@ -56,3 +57,5 @@ export const ListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   nextToken: z.string().min(1).max(2048).optional(),
 });
+
+export const DeliveryListQuerySchema = ListQuerySchema.extend({ status: z.enum(DELIVERY_STATUSES).optional() });

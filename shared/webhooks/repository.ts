@@ -4,6 +4,7 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,6 +99,29 @@ export class WebhookRepository {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
         throw new PreconditionFailedError('The webhook was changed or deleted meanwhile; read it again and retry.');
       }
+      throw error;
+    }
+  }
+
+  /**
+   * Switches an active webhook off for failing. Returns false if it was not active any more (an
+   * admin edited it meanwhile), so only one worker reports the disabling.
+   */
+  async disable(accountId: number, webhookId: string, reason: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) },
+          UpdateExpression: 'SET #status = :disabled, statusReason = :reason, updatedAt = :at, version = version + :one',
+          ConditionExpression: '#status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':disabled': 'DISABLED', ':active': 'ACTIVE', ':reason': reason, ':at': at, ':one': 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
