@@ -7,6 +7,7 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!fauxqs/)'],
   moduleNameMapper: { '^fauxqs$': '<rootDir>/node_modules/fauxqs/dist/app.js' },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
 };
 
 module.exports = {

@@ -55,7 +55,9 @@ export async function startDynamoDbLocal(options: { dbPath?: string; port?: numb
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))]);
+      const forceKill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(forceKill);
     },
   };
 }

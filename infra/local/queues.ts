@@ -59,8 +59,8 @@ const QUEUES = {
     name: 'lms-webhooks-delivery-dlq.fifo',
     attributes: {
       FifoQueue: 'true',
-      // As in the stack: the handler moves messages here without choosing a deduplication id.
-      ContentBasedDeduplication: 'true',
+      // As in the stack: the handler moves a message here under its own deduplication id.
+      ContentBasedDeduplication: 'false',
       MessageRetentionPeriod: String(DELIVERY_QUEUE.dlqRetentionSeconds),
     },
   },

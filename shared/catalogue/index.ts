@@ -115,7 +115,11 @@ export function findEvent(name: string): CatalogueEvent | undefined {
   return byName.get(name);
 }
 
+export const CatalogueViewSchema = z.array(
+  z.object({ name: z.string(), delivery: z.enum(['realtime', 'batch']), description: z.string(), dataFields: z.array(z.string()) }),
+);
+
 /** The public view served by `GET /events`. */
-export function catalogueView(): { name: string; delivery: DeliveryKind; description: string; dataFields: string[] }[] {
+export function catalogueView(): z.infer<typeof CatalogueViewSchema> {
   return CATALOGUE.map(({ name, delivery, description, dataFields }) => ({ name, delivery, description, dataFields: [...dataFields] }));
 }

@@ -10,6 +10,13 @@
  *   transaction as a create or delete so the per-account limit holds under concurrency.
  * - `WEBHOOK#<webhookId>` / `DELIVERY#<deliveryId>`: the delivery log. Delivery ids sort by time,
  *   so a reverse Query is "newest first" without an index.
+ * - `PENDING#<webhookId>` / `EVENT#<timestamp>#<arrival>#<eventId>`: a batch event waiting for the
+ *   aggregator. The sort key orders a webhook's backlog by event time, then arrival.
+ * - `PENDING#<webhookId>` / `SEEN#<eventId>`: makes adding a batch event idempotent (expires).
+ * - `PENDING#<webhookId>` / `DUE`: the webhook has pending batch events — their count, the flush
+ *   lease, and the GSI keys `BATCH_DUE#<shard>` / `<firstPendingAt>#<webhookId>` through which the
+ *   aggregator finds due webhooks without a scan. Deleted when the backlog is drained.
+ * - `BATCH` / `LAST_RUN`: when the batch schedule last fired with work to do (the "next flush" anchor).
  * The GSI (`gsi1pk` / `gsi1sk`) is sparse: only items that set its keys appear in it (the delivery
  * log by status, pending batch work), so it never mirrors the whole table.
  */

@@ -48,7 +48,11 @@ describe('the queues', () => {
     });
     expect(delivery).not.toHaveProperty('RedrivePolicy');
     expect(queues.deliveryQueueUrl).toMatch(/\.fifo$/);
-    expect(await attributes(queues.deliveryDlqUrl)).toMatchObject({ FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600) });
+    expect(await attributes(queues.deliveryDlqUrl)).toMatchObject({
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'false',
+      MessageRetentionPeriod: String(14 * 24 * 3600),
+    });
   });
 
   it('serve clients configured only by AWS_ENDPOINT_URL_SQS: queue URLs share the endpoint origin', async () => {
@@ -124,7 +128,9 @@ describe('queued messages across a clean restart', () => {
       );
     for (const body of ['a1', 'a2', 'a3']) await deliver('A', body);
     for (const body of ['b1', 'b2']) await deliver('B', body);
-    await sqs.send(new SendMessageCommand({ QueueUrl: before.deliveryDlqUrl, MessageBody: 'dead', MessageGroupId: 'A' }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: before.deliveryDlqUrl, MessageBody: 'dead', MessageGroupId: 'A', MessageDeduplicationId: 'd-dead' }),
+    );
     // a1 is being retried: held back for a while, as the delivery handler does; b1 is let go.
     for (const { Body, ReceiptHandle } of (await receive(sqs, before.deliveryQueueUrl)).Messages!) {
       const VisibilityTimeout = Body === 'a1' ? 2 : 0;

@@ -1,0 +1,80 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { dynamoDb } from '../../shared/adapters/dynamodb';
+import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
+import { ROUTES, type OperationId } from '../../shared/api/routes';
+import { sqs } from '../../shared/adapters/sqs';
+import { required, settings } from '../../shared/config';
+import { DeliveryOutbox } from '../../shared/deliveries/outbox';
+import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { DeliveryService } from '../../shared/deliveries/service';
+import { sendWebhook } from '../../shared/delivery/http-sender';
+import { NotFoundError } from '../../shared/errors';
+import { logger } from '../../shared/observability/logger';
+import { WebhookRepository } from '../../shared/webhooks/repository';
+import { WebhookService } from '../../shared/webhooks/service';
+
+const operationByRouteKey = new Map<string, OperationId>(ROUTES.map((r) => [`${r.method} ${r.path}`, r.operationId]));
+
+const EventSchema = z.object({
+  routeKey: z.string(),
+  headers: z.record(z.string(), z.string().optional()).optional(),
+  queryStringParameters: z.record(z.string(), z.string().optional()).optional(),
+  pathParameters: z.record(z.string(), z.string().optional()).optional(),
+  body: z.string().optional(),
+  isBase64Encoded: z.boolean().optional(),
+  requestContext: z.object({
+    requestId: z.string().optional(),
+    authorizer: z.object({ jwt: z.object({ claims: z.record(z.string(), z.unknown()) }) }).optional(),
+  }),
+});
+
+let dependencies: ApiDependencies | undefined;
+
+function apiDependencies(): ApiDependencies {
+  if (!dependencies) {
+    const config = settings();
+    const deliveryRepository = new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
+    dependencies = {
+      accountClaim: config.ACCOUNT_CLAIM,
+      webhooks: new WebhookService({
+        repository: new WebhookRepository(dynamoDb(), config.TABLE_NAME),
+        maxWebhooksPerAccount: config.MAX_WEBHOOKS_PER_ACCOUNT,
+        allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+        rotationOverlapSeconds: config.SECRET_ROTATION_OVERLAP_SECONDS,
+      }),
+      deliveries: new DeliveryService({
+        repository: deliveryRepository,
+        outbox: () => new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+        send: (request, options) => sendWebhook(request, options),
+        allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+      }),
+      onUnexpectedError: (error) => logger.error('Unexpected error', error as Error),
+    };
+  }
+  return dependencies;
+}
+
+/** API Gateway HTTP API (payload 2.0) → the API core. Also hosted unchanged by the local runtime. */
+export async function handler(event: APIGatewayProxyEventV2WithJWTAuthorizer, context?: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  logger.addContext(context ?? ({} as Context));
+  const parsed = EventSchema.parse(event);
+  const operationId = operationByRouteKey.get(parsed.routeKey);
+  if (!operationId) return problemResponse(new NotFoundError('No such route.'));
+  const headers = Object.fromEntries(Object.entries(parsed.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const response = await handleApiRequest(
+    {
+      operationId,
+      pathParameters: Object.fromEntries(Object.entries(parsed.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
+      query: parsed.queryStringParameters ?? {},
+      headers,
+      ...(parsed.body !== undefined && { body: parsed.body }),
+      isBase64Encoded: parsed.isBase64Encoded ?? false,
+      claims: Object.fromEntries(Object.entries(parsed.requestContext.authorizer?.jwt.claims ?? {}).map(([k, v]) => [k, String(v)])),
+    },
+    apiDependencies(),
+  );
+  logger.info('request', { routeKey: parsed.routeKey, status: response.statusCode });
+  return response;
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jwtVerify, SignJWT } from 'jose';
+
+/**
+ * The local runtime's stand-in for API Gateway's JWT authorizer: HS256 tokens signed with a key
+ * kept in DATA_DIR, so `npm run token` and a running runtime on the same DATA_DIR agree.
+ */
+export const LOCAL_ISSUER = 'lms-webhooks-local';
+export const LOCAL_AUDIENCE = 'lms-webhooks';
+const KEY_FILE = 'jwt-signing.key';
+
+export class LocalTokens {
+  private constructor(
+    private readonly key: Uint8Array,
+    private readonly accountClaim: string,
+  ) {}
+
+  static async open(dataDir: string, accountClaim: string): Promise<LocalTokens> {
+    await mkdir(dataDir, { recursive: true });
+    const path = join(dataDir, KEY_FILE);
+    let key: Buffer;
+    try {
+      key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
+    } catch {
+      key = randomBytes(32);
+      // 'wx': two processes starting at once must not overwrite each other's key.
+      await writeFile(path, key.toString('base64url'), { mode: 0o600, flag: 'wx' }).catch(async () => {
+        key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
+      });
+    }
+    return new LocalTokens(new Uint8Array(key), accountClaim);
+  }
+
+  async issue(accountId: number, ttlSeconds = 12 * 3600): Promise<string> {
+    return new SignJWT({ [this.accountClaim]: accountId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(LOCAL_ISSUER)
+      .setAudience(LOCAL_AUDIENCE)
+      .setSubject(`account-${accountId}`)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(this.key);
+  }
+
+  /** The claims as API Gateway hands them to the Lambda (every value a string), or undefined if invalid. */
+  async verify(authorization: string | undefined): Promise<Record<string, string> | undefined> {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match) return undefined;
+    try {
+      const { payload } = await jwtVerify(match[1]!, this.key, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: ['HS256'] });
+      return Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    } catch {
+      return undefined;
+    }
+  }
+}

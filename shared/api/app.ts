@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { catalogueView } from '../catalogue';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
+import { ID_PATTERN } from '../ids';
+import { CreateWebhookSchema, toView, UpdateWebhookSchema, type Webhook } from '../webhooks/model';
+import type { WebhookService } from '../webhooks/service';
+import type { DeliveryService } from '../deliveries/service';
+import { openApiDocument } from './openapi';
+import { problemFor, PROBLEM_CONTENT_TYPE } from './problem';
+import { DeliveryListQuerySchema, jsonBody, ListQuerySchema, queryParameters, type ApiRequest, type ApiResponse } from './request';
+import type { OperationId } from './routes';
+
+/** What the API core needs; built once per container by the handler (or by a test). */
+export interface ApiDependencies {
+  readonly webhooks: WebhookService;
+  readonly deliveries: DeliveryService;
+  readonly accountClaim: string;
+  readonly onUnexpectedError?: (error: unknown) => void;
+}
+
+interface Context {
+  readonly request: ApiRequest;
+  readonly deps: ApiDependencies;
+  readonly accountId: number;
+}
+
+type Operation = (context: Context) => Promise<ApiResponse>;
+
+const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> = {
+  listEvents: async () => json(200, catalogueView()),
+
+  createWebhook: async ({ request, deps, accountId }) => {
+    const input = jsonBody(request, CreateWebhookSchema);
+    const { webhook, signingSecret } = await deps.webhooks.create(accountId, input);
+    return json(201, { ...toView(webhook), ...(signingSecret && { signingSecret }) }, {
+      location: `/webhooks/${webhook.id}`,
+      ...etag(webhook),
+      ...(signingSecret && { 'cache-control': 'no-store' }),
+    });
+  },
+
+  listWebhooks: async ({ request, deps, accountId }) => {
+    const { limit, nextToken } = queryParameters(request, ListQuerySchema);
+    return json(200, await deps.webhooks.list(accountId, limit, nextToken));
+  },
+
+  getWebhook: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, toView(webhook), etag(webhook));
+  },
+
+  updateWebhook: async ({ request, deps, accountId }) => {
+    const changes = jsonBody(request, UpdateWebhookSchema);
+    const { webhook, signingSecret } = await deps.webhooks.update(accountId, webhookId(request), changes, ifMatch(request));
+    return json(200, { ...toView(webhook), ...(signingSecret && { signingSecret }) }, {
+      ...etag(webhook),
+      ...(signingSecret && { 'cache-control': 'no-store' }),
+    });
+  },
+
+  deleteWebhook: async ({ request, deps, accountId }) => {
+    await deps.webhooks.delete(accountId, webhookId(request));
+    return { statusCode: 204, headers: {} };
+  },
+
+  downloadSignature: async ({ request, deps, accountId }) => {
+    const document = await deps.webhooks.signatureDocument(accountId, webhookId(request));
+    return json(200, document, {
+      'content-disposition': `attachment; filename="webhook-${document.webhookId}-signature.json"`,
+      'cache-control': 'no-store',
+    });
+  },
+
+  rotateSignature: async ({ request, deps, accountId }) => {
+    const { webhook, signingSecret } = await deps.webhooks.rotateSigningSecret(accountId, webhookId(request));
+    const previous = webhook.credentials.signingSecrets?.[1];
+    return json(
+      200,
+      { signingSecret, ...(previous?.expiresAt && { previousSecretExpiresAt: previous.expiresAt }) },
+      { 'cache-control': 'no-store', ...etag(webhook) },
+    );
+  },
+
+  testWebhook: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.test(webhook));
+  },
+
+  listDeliveries: async ({ request, deps, accountId }) => {
+    const query = queryParameters(request, DeliveryListQuerySchema);
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.list(webhook, query));
+  },
+
+  getDelivery: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.get(webhook, request.pathParameters.deliveryId ?? ''));
+  },
+
+  redeliver: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(202, await deps.deliveries.redeliver(webhook, request.pathParameters.deliveryId ?? ''));
+  },
+};
+
+/** Routes every API request: public routes, then the caller's account from the JWT claims, then the operation. */
+export async function handleApiRequest(request: ApiRequest, deps: ApiDependencies): Promise<ApiResponse> {
+  try {
+    if (request.operationId === 'health') return json(200, { status: 'ok' });
+    if (request.operationId === 'openapi') return json(200, openApiDocument());
+    return await operations[request.operationId]({ request, deps, accountId: accountFromClaims(request.claims, deps.accountClaim) });
+  } catch (error) {
+    if (problemFor(error).status >= 500) deps.onUnexpectedError?.(error);
+    return problemResponse(error);
+  }
+}
+
+export function problemResponse(error: unknown): ApiResponse {
+  const problem = problemFor(error);
+  return {
+    statusCode: problem.status,
+    headers: {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      ...(problem.status === 401 && { 'www-authenticate': 'Bearer' }),
+    },
+    body: JSON.stringify(problem),
+  };
+}
+
+const AccountIdSchema = z.union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)]).pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+
+export function accountFromClaims(claims: Readonly<Record<string, unknown>> | undefined, claimName: string): number {
+  const result = AccountIdSchema.safeParse(claims?.[claimName]);
+  if (!result.success) throw new UnauthorizedError(`The token carries no valid ${claimName} claim.`);
+  return result.data;
+}
+
+/** Unknown or malformed ids are "not found", the same answer as another account's webhook. */
+function webhookId(request: ApiRequest): string {
+  const id = request.pathParameters.id;
+  if (!id || !ID_PATTERN.test(id)) throw new NotFoundError(`No webhook ${id ?? ''}.`.trim());
+  return id;
+}
+
+function ifMatch(request: ApiRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
+  if (!match) throw new ValidationError('If-Match must be an ETag this API returned.', [{ field: 'If-Match', message: 'invalid ETag' }]);
+  return Number(match[1]);
+}
+
+function etag(webhook: Webhook): Record<string, string> {
+  return { etag: `"${webhook.version}"` };
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}

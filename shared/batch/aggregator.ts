@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { chunkForBatches, type LmsEvent } from '../delivery/envelope';
+import type { Webhook } from '../webhooks/model';
+import type { DueWebhook, Lease, PendingEvent, PendingStore } from './pending-store';
+
+/**
+ * The scheduled batch flush. Each run finds the webhooks with pending batch events, takes each
+ * one's lease (so overlapping runs never work on the same backlog), packs the backlog in order into
+ * ALM envelopes of at most `maxEvents` events and 256 KB, and hands each one to the delivery outbox
+ * — the same path, auth, signing, log, retries and ordering as real-time events. Events leave the
+ * store only after their delivery is enqueued: a crash in between may send them twice (listeners
+ * dedupe by eventId; the chunk's idempotency key usually prevents even that), never lose them.
+ * A run that runs out of time hands the rest to a continuation run.
+ */
+export const BATCH_MAX_BYTES = 256 * 1024;
+
+/** Continuations a scheduled run may chain before the next scheduled run takes over. */
+export const MAX_CONTINUATIONS = 20;
+/** Time kept back at the end of an invocation for the last request in flight and the lease release. */
+const STOP_MARGIN_MS = 30_000;
+/** Leases outlive the invocation by this much, so clock skew between runs cannot overlap two holders. */
+const LEASE_SKEW_MS = 30_000;
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_PAGE_SIZE = 1000;
+
+/** The delivery outbox as the aggregator uses it (`DeliveryOutbox` in shared/deliveries). */
+export interface BatchOutbox {
+  enqueue(input: {
+    readonly webhook: Webhook;
+    readonly events: readonly LmsEvent[];
+    readonly kind: 'batch';
+    readonly idempotencyKey: string;
+    readonly arrivedAt: number;
+  }): Promise<{ deliveryId: string; duplicate: boolean }>;
+}
+
+export interface AggregatorDependencies {
+  readonly store: PendingStore;
+  readonly webhooks: { get(accountId: number, webhookId: string): Promise<Webhook | undefined> };
+  readonly outbox: BatchOutbox;
+  /** BATCH_SCHEDULE, recorded with each run that has work so the API can tell when the next flush is due. */
+  readonly scheduleExpression: string;
+  readonly maxEvents: number;
+  /** Starts a continuation run (an event to this same function). */
+  readonly continueLater: (next: ScheduledFlush) => Promise<void>;
+  readonly maxBytes?: number;
+  /** Webhooks flushed at once; each webhook's own backlog is always sent serially, in order. */
+  readonly concurrency?: number;
+  readonly pageSize?: number;
+  readonly now?: () => number;
+  readonly onWebhookFailure?: (webhookId: string, error: unknown) => void;
+}
+
+/** One run of the schedule: the time it fired, and how many continuations led here. */
+export interface ScheduledFlush {
+  readonly firedAt: number;
+  readonly generation: number;
+}
+
+export interface FlushInvocation extends ScheduledFlush {
+  /** Unique per invocation: the lease owner. */
+  readonly runId: string;
+  /** What the invocation has left (Lambda's `getRemainingTimeInMillis`). */
+  readonly remainingMs: number;
+}
+
+export interface FlushReport {
+  readonly dueWebhooks: number;
+  readonly flushedEvents: number;
+  /** Deliveries handed to the outbox: one request each. */
+  readonly requests: number;
+  /** Events of webhooks that were deactivated or deleted before the flush: not sent. */
+  readonly droppedEvents: number;
+  /** Webhooks another run was flushing. */
+  readonly busyWebhooks: number;
+  readonly failedWebhooks: number;
+  /** Time ran out with work left. */
+  readonly unfinished: boolean;
+  readonly continued: boolean;
+}
+
+interface Window {
+  readonly runId: string;
+  readonly stopAt: number;
+  readonly leaseUntil: number;
+}
+
+interface WebhookOutcome {
+  flushed: number;
+  requests: number;
+  dropped: number;
+  state: 'drained' | 'unfinished' | 'busy' | 'failed';
+}
+
+/** Flushes every due webhook's backlog within the invocation's time, then continues if work is left. */
+export async function flushDueWebhooks(deps: AggregatorDependencies, invocation: FlushInvocation): Promise<FlushReport> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const window: Window = {
+    runId: invocation.runId,
+    stopAt: started + invocation.remainingMs - Math.min(STOP_MARGIN_MS, invocation.remainingMs / 10),
+    leaseUntil: started + invocation.remainingMs + LEASE_SKEW_MS,
+  };
+  const due = await deps.store.dueWebhooks();
+  const report = { dueWebhooks: due.length, flushedEvents: 0, requests: 0, droppedEvents: 0, busyWebhooks: 0, failedWebhooks: 0, unfinished: false, continued: false };
+  // Nothing pending: no writes at all.
+  if (due.length === 0) return report;
+  if (invocation.generation === 0) await deps.store.recordRun({ expression: deps.scheduleExpression, firedAt: invocation.firedAt });
+
+  const queue = due.filter((d) => d.leaseUntil === undefined || d.leaseUntil < started);
+  report.busyWebhooks = due.length - queue.length;
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      if (now() >= window.stopAt) {
+        report.unfinished = true;
+        return;
+      }
+      const outcome = await flushWebhook(deps, window, next);
+      report.flushedEvents += outcome.flushed;
+      report.requests += outcome.requests;
+      report.droppedEvents += outcome.dropped;
+      if (outcome.state === 'busy') report.busyWebhooks++;
+      if (outcome.state === 'failed') report.failedWebhooks++;
+      if (outcome.state === 'unfinished') report.unfinished = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? DEFAULT_CONCURRENCY, queue.length) }, worker));
+
+  const progressed = report.flushedEvents + report.droppedEvents > 0;
+  if (report.unfinished && progressed && invocation.generation < MAX_CONTINUATIONS) {
+    await deps.continueLater({ firedAt: invocation.firedAt, generation: invocation.generation + 1 });
+    report.continued = true;
+  }
+  return report;
+}
+
+async function flushWebhook(deps: AggregatorDependencies, window: Window, due: DueWebhook): Promise<WebhookOutcome> {
+  const now = deps.now ?? Date.now;
+  const outcome: WebhookOutcome = { flushed: 0, requests: 0, dropped: 0, state: 'unfinished' };
+  let lease: Lease | undefined;
+  try {
+    lease = await deps.store.acquireLease(due.webhookId, window.runId, window.leaseUntil);
+    if (!lease) return { ...outcome, state: 'busy' };
+    const webhook = await deps.webhooks.get(lease.accountId, lease.webhookId);
+    // Deactivated, disabled or deleted before the flush: its events are not sent.
+    const target = webhook?.status === 'ACTIVE' ? webhook : undefined;
+    let carried: PendingEvent[] = [];
+    let after: string | undefined;
+    while (now() < window.stopAt) {
+      const page = await deps.store.read(lease.webhookId, { limit: deps.pageSize ?? DEFAULT_PAGE_SIZE, ...(after !== undefined && { after }) });
+      const last = page.nextKey === undefined;
+      if (!target) {
+        await deps.store.remove(lease, page.items);
+        outcome.dropped += page.items.length;
+      } else {
+        const chunks = chunk(deps, target.accountId, [...carried, ...page.items]);
+        // The last chunk of a page may still fill up from the next page.
+        carried = last ? [] : (chunks.pop() ?? []);
+        for (const events of chunks) {
+          if (now() >= window.stopAt) return outcome;
+          await send(deps, target, lease, events);
+          outcome.flushed += events.length;
+          outcome.requests++;
+        }
+      }
+      if (last) {
+        outcome.state = 'drained';
+        break;
+      }
+      after = page.nextKey;
+    }
+    return outcome;
+  } catch (error) {
+    deps.onWebhookFailure?.(due.webhookId, error);
+    return { ...outcome, state: 'failed' };
+  } finally {
+    // A failed release only delays the next flush of this webhook until the lease expires.
+    if (lease) await deps.store.releaseLease(lease, outcome.state === 'drained').catch((error: unknown) => deps.onWebhookFailure?.(due.webhookId, error));
+  }
+}
+
+/** Request-sized chunks in order; each keeps its store entries, which are deleted once it is enqueued. */
+function chunk(deps: AggregatorDependencies, accountId: number, pending: readonly PendingEvent[]): PendingEvent[][] {
+  const entryOf = new Map<LmsEvent, PendingEvent>(pending.map((p) => [p.event, p]));
+  const chunks = chunkForBatches(
+    pending.map((p) => p.event),
+    { maxEvents: deps.maxEvents, maxBytes: deps.maxBytes ?? BATCH_MAX_BYTES, accountId },
+  );
+  return chunks.map((events) => events.map((event) => entryOf.get(event)!));
+}
+
+async function send(deps: AggregatorDependencies, webhook: Webhook, lease: Lease, entries: readonly PendingEvent[]): Promise<void> {
+  const events = entries.map((e) => e.event);
+  await deps.outbox.enqueue({
+    webhook,
+    events,
+    kind: 'batch',
+    // The same chunk enqueued again (a run that stopped before deleting it) is delivered once.
+    idempotencyKey: `batch:${createHash('sha256').update(events.map((e) => e.eventId).join('\n')).digest('base64url')}`,
+    arrivedAt: Math.min(...entries.map((e) => e.arrivedAt)),
+  });
+  await deps.store.remove(lease, entries);
+}

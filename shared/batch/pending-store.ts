@@ -1,0 +1,338 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LmsEvent } from '../delivery/envelope';
+import type { Webhook } from '../webhooks/model';
+
+/**
+ * Batch events waiting for the scheduled aggregator, in the single table (key design in
+ * shared/storage/table.ts). Per webhook: the events, ordered by timestamp then arrival; a `SEEN`
+ * item per event id that makes `add` idempotent; and a `DUE` marker holding the pending count and
+ * the flush lease, indexed in the sparse GSI so a run finds due webhooks without scanning.
+ *
+ * The marker is written outside the event's transaction on purpose: every add for a webhook
+ * touches it, and a hot item inside transactions would turn concurrent adds into conflicts.
+ */
+export const pendingKeys = {
+  partition: (webhookId: string) => `PENDING#${webhookId}`,
+  eventPrefix: 'EVENT#',
+  seen: (eventId: string) => `SEEN#${eventId}`,
+  due: 'DUE',
+  dueIndex: (shard: number) => `BATCH_DUE#${shard}`,
+  lastRun: { pk: 'BATCH', sk: 'LAST_RUN' },
+} as const;
+
+/** Due markers spread over this many GSI partitions, so adds for many webhooks never share one hot partition. */
+export const DUE_SHARDS = 16;
+/** How long an event id stays known after it was added: ALM's 7-day retention. */
+const DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600;
+/** BatchWriteItem's limit. */
+const WRITE_BATCH = 25;
+const UNPROCESSED_RETRIES = 6;
+const TIME_WIDTH = 16;
+
+export interface PendingEvent {
+  readonly event: LmsEvent;
+  /** The event's sort key in the webhook's backlog. */
+  readonly key: string;
+  /** Epoch ms the event was added. */
+  readonly arrivedAt: number;
+}
+
+export interface DueWebhook {
+  readonly webhookId: string;
+  readonly accountId: number;
+  /** Epoch ms until which another run holds the flush lease; absent when free. */
+  readonly leaseUntil?: number;
+}
+
+export interface Lease {
+  readonly webhookId: string;
+  readonly accountId: number;
+  readonly owner: string;
+  /** The marker's version when the lease was taken: finishing deletes the marker only if no add came since. */
+  readonly version: number;
+}
+
+export interface PendingPage {
+  readonly items: PendingEvent[];
+  /** Pass as `after` for the next page; absent on the last one. */
+  readonly nextKey?: string;
+}
+
+export interface LastRun {
+  readonly expression: string;
+  readonly firedAt: number;
+}
+
+export interface PendingSummary {
+  readonly pendingBatchEvents: number;
+  readonly lastRun?: LastRun;
+}
+
+/** The lease was taken over (it expired): the holder must stop touching the webhook's backlog. */
+export class LeaseLostError extends Error {}
+
+export class PendingStore {
+  private arrivals = 0;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Adds a batch event to the webhook's backlog; the same event id twice is stored once. Storage
+   * errors propagate so the router's ingest message is retried.
+   */
+  async add(webhook: Webhook, event: LmsEvent): Promise<void> {
+    const now = this.now();
+    const pk = pendingKeys.partition(webhook.id);
+    const eventItem = {
+      pk,
+      sk: `${pendingKeys.eventPrefix}${pad(event.timestamp)}#${this.arrivalKey(now)}#${event.eventId}`,
+      accountId: webhook.accountId,
+      arrivedAt: now,
+      // A string keeps the producer's JSON exact (numbers, nesting) and costs no attribute mapping.
+      event: JSON.stringify(event),
+    };
+    let added = true;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk, sk: pendingKeys.seen(event.eventId), expiresAt: Math.floor(now / 1000) + DEDUPE_WINDOW_SECONDS },
+                // TTL deletes lazily, so an expired marker must not count as seen.
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSeconds',
+                ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
+              },
+            },
+            { Put: { TableName: this.tableName, Item: eventItem } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException) || error.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed') throw error;
+      added = false;
+    }
+    // Also on a duplicate: a crash after the transaction may have left the event without its marker.
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: pendingKeys.due },
+        UpdateExpression:
+          'SET webhookId = :webhookId, accountId = :accountId, gsi1pk = :shard, gsi1sk = if_not_exists(gsi1sk, :since) ADD version :one, pendingCount :added',
+        ExpressionAttributeValues: {
+          ':webhookId': webhook.id,
+          ':accountId': webhook.accountId,
+          ':shard': pendingKeys.dueIndex(dueShard(webhook.id)),
+          ':since': `${new Date(now).toISOString()}#${webhook.id}`,
+          ':one': 1,
+          ':added': added ? 1 : 0,
+        },
+      }),
+    );
+  }
+
+  /** Webhooks with pending events, longest waiting first within each shard: one Query per shard page, no scan. */
+  async dueWebhooks(): Promise<DueWebhook[]> {
+    const shards = await Promise.all(
+      Array.from({ length: DUE_SHARDS }, async (_, shard) => {
+        const due: DueWebhook[] = [];
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await this.db.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: 'gsi1',
+              KeyConditionExpression: 'gsi1pk = :shard',
+              ExpressionAttributeValues: { ':shard': pendingKeys.dueIndex(shard) },
+              ProjectionExpression: 'webhookId, accountId, leaseUntil',
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            due.push({
+              webhookId: String(item.webhookId),
+              accountId: Number(item.accountId),
+              ...(typeof item.leaseUntil === 'number' && { leaseUntil: item.leaseUntil }),
+            });
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+        return due;
+      }),
+    );
+    return shards.flat();
+  }
+
+  /** Takes the webhook's flush lease until `until` (epoch ms), unless another run holds it or nothing is pending. */
+  async acquireLease(webhookId: string, owner: string, until: number): Promise<Lease | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pendingKeys.partition(webhookId), sk: pendingKeys.due },
+          UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': this.now() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { webhookId, owner, accountId: Number(Attributes!.accountId), version: Number(Attributes!.version) };
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+
+  /** A page of the webhook's backlog in order (timestamp, then arrival), strongly consistent. */
+  async read(webhookId: string, options: { after?: string; limit: number }): Promise<PendingPage> {
+    const pk = pendingKeys.partition(webhookId);
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': pendingKeys.eventPrefix },
+        ConsistentRead: true,
+        Limit: options.limit,
+        ...(options.after !== undefined && { ExclusiveStartKey: { pk, sk: options.after } }),
+      }),
+    );
+    const items = (page.Items ?? []).map((item) => ({
+      key: String(item.sk),
+      arrivedAt: Number(item.arrivedAt),
+      event: JSON.parse(String(item.event)) as LmsEvent,
+    }));
+    const nextKey = page.LastEvaluatedKey?.sk;
+    return { items, ...(typeof nextKey === 'string' && { nextKey }) };
+  }
+
+  /** Deletes flushed (or dropped) events and counts them off the marker; only the lease holder may. */
+  async remove(lease: Lease, events: readonly PendingEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const pk = pendingKeys.partition(lease.webhookId);
+    for (let i = 0; i < events.length; i += WRITE_BATCH) {
+      const deletes = events.slice(i, i + WRITE_BATCH).map((e) => ({ DeleteRequest: { Key: { pk, sk: e.key } } }));
+      await this.writeBatch(deletes);
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: pendingKeys.due },
+          UpdateExpression: 'ADD pendingCount :removed',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':removed': -events.length, ':owner': lease.owner },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') throw new LeaseLostError(`The flush lease of ${lease.webhookId} was taken over.`);
+      throw error;
+    }
+  }
+
+  /**
+   * Gives the lease back. `drained`: the holder read the backlog to its end, so the marker goes —
+   * unless an add touched it since the lease was taken; then it stays for the next run.
+   */
+  async releaseLease(lease: Lease, drained: boolean): Promise<void> {
+    const Key = { pk: pendingKeys.partition(lease.webhookId), sk: pendingKeys.due };
+    if (drained) {
+      try {
+        await this.db.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key,
+            ConditionExpression: 'leaseOwner = :owner AND version = :version',
+            ExpressionAttributeValues: { ':owner': lease.owner, ':version': lease.version },
+          }),
+        );
+        return;
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': lease.owner },
+        }),
+      );
+    } catch (error) {
+      // Taken over after expiry: the lease is no longer ours to release.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  /** Remembers when the schedule fired with work to do: the anchor for "next flush" estimates. */
+  async recordRun(run: LastRun): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: pendingKeys.lastRun,
+        UpdateExpression: 'SET expression = :expression, firedAt = :firedAt',
+        ExpressionAttributeValues: { ':expression': run.expression, ':firedAt': run.firedAt },
+      }),
+    );
+  }
+
+  /** How many batch events wait for the webhook, and the schedule's last run: one request. */
+  async summary(webhookId: string): Promise<PendingSummary> {
+    const due = { pk: pendingKeys.partition(webhookId), sk: pendingKeys.due };
+    const { Responses } = await this.db.send(
+      new BatchGetCommand({
+        RequestItems: { [this.tableName]: { Keys: [due, pendingKeys.lastRun], ProjectionExpression: 'pk, pendingCount, expression, firedAt' } },
+      }),
+    );
+    const items = Responses?.[this.tableName] ?? [];
+    const marker = items.find((item) => item.pk === due.pk);
+    const lastRun = items.find((item) => item.pk === pendingKeys.lastRun.pk);
+    return {
+      // A crash between an event's write and its count can leave the count low; never show below zero.
+      pendingBatchEvents: Math.max(0, Number(marker?.pendingCount ?? 0)),
+      ...(lastRun && { lastRun: { expression: String(lastRun.expression), firedAt: Number(lastRun.firedAt) } }),
+    };
+  }
+
+  private async writeBatch(requests: Record<string, unknown>[]): Promise<void> {
+    let pending = requests;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after ${UNPROCESSED_RETRIES} retries.`);
+      if (attempt > 0) await sleep(Math.random() * 25 * 2 ** attempt);
+      const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+      pending = (UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+    }
+  }
+
+  /** Arrival order for events of the same timestamp: time of the add, then a per-container counter. */
+  private arrivalKey(now: number): string {
+    this.arrivals = (this.arrivals + 1) % 1_000_000;
+    return `${pad(now)}.${String(this.arrivals).padStart(6, '0')}`;
+  }
+}
+
+function pad(ms: number): string {
+  return String(ms).padStart(TIME_WIDTH, '0');
+}
+
+function dueShard(webhookId: string): number {
+  return createHash('sha256').update(webhookId).digest().readUInt32BE(0) % DUE_SHARDS;
+}

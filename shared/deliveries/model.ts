@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { LmsEvent } from '../delivery/envelope';
+
+/**
+ * A delivery: one request's worth of events for one webhook (one event in real time, up to
+ * BATCH_MAX_EVENTS for batches), with its attempts. The delivery id is the `webhook-id` header, the
+ * same on every retry, so listeners can dedupe on it.
+ */
+export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export type DeliveryKind = 'realtime' | 'batch' | 'test';
+
+/** What the log keeps of a listener's answer. */
+export const STORED_RESPONSE_BYTES = 2 * 1024;
+
+export interface Attempt {
+  readonly number: number;
+  readonly at: string;
+  readonly statusCode?: number;
+  readonly durationMs: number;
+  readonly error?: string;
+  readonly responseBody?: string;
+}
+
+export interface Delivery {
+  readonly id: string;
+  readonly webhookId: string;
+  readonly accountId: number;
+  readonly kind: DeliveryKind;
+  readonly status: DeliveryStatus;
+  readonly statusReason?: string;
+  readonly events: readonly LmsEvent[];
+  readonly attemptCount: number;
+  /** Epoch ms the delivery's (first) event arrived, or it was redelivered: the retry window counts from here. */
+  readonly firstArrivedAt: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly nextAttemptAt?: string;
+  readonly redeliveries: number;
+}
+
+export const AttemptViewSchema = z.object({
+  number: z.number().int(),
+  at: z.string(),
+  statusCode: z.number().int().optional(),
+  durationMs: z.number(),
+  error: z.string().optional(),
+  responseBody: z.string().optional(),
+});
+
+export const DeliveryViewSchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  kind: z.enum(['realtime', 'batch', 'test']),
+  status: z.enum(DELIVERY_STATUSES),
+  statusReason: z.string().optional(),
+  eventIds: z.array(z.string()),
+  attemptCount: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  nextAttemptAt: z.string().optional(),
+});
+export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
+
+export const DeliveryDetailViewSchema = DeliveryViewSchema.extend({ attempts: z.array(AttemptViewSchema) });
+
+export function toDeliveryView(delivery: Delivery): DeliveryView {
+  return {
+    id: delivery.id,
+    webhookId: delivery.webhookId,
+    kind: delivery.kind,
+    status: delivery.status,
+    ...(delivery.statusReason !== undefined && { statusReason: delivery.statusReason }),
+    eventIds: delivery.events.map((e) => e.eventId),
+    attemptCount: delivery.attemptCount,
+    createdAt: delivery.createdAt,
+    updatedAt: delivery.updatedAt,
+    ...(delivery.status === 'PENDING' && delivery.nextAttemptAt !== undefined && { nextAttemptAt: delivery.nextAttemptAt }),
+  };
+}
+
+export function truncateResponse(body: string | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  const bytes = Buffer.from(body, 'utf8');
+  if (bytes.length <= STORED_RESPONSE_BYTES) return body;
+  // Cut on a character boundary: drop a trailing partial UTF-8 sequence.
+  return bytes.subarray(0, STORED_RESPONSE_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+/** The delivery queue's message: just the keys; the payload stays in DynamoDB (no 256 KB worries). */
+export const DeliveryMessageSchema = z.strictObject({
+  accountId: z.number().int().positive(),
+  webhookId: z.string().min(1).max(64),
+  deliveryId: z.string().min(1).max(64),
+});
+export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;

@@ -1,0 +1,114 @@
+import type { DeliveryRepository } from '../deliveries/repository';
+import { truncateResponse, type Attempt, type Delivery, type DeliveryMessage } from '../deliveries/model';
+import { liveSigningSecrets, type Webhook } from '../webhooks/model';
+import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
+import type { AttemptOutcome, WebhookRequest } from './http-sender';
+import { nextRetry } from './retry-policy';
+
+/**
+ * The delivery worker, as Svix's: prepare (load the delivery and its webhook, decide whether to
+ * send) → call (one HTTP attempt) → handle (log the attempt, then done, retry later, or give up).
+ */
+export type WorkResult =
+  | { readonly action: 'done'; readonly note?: string }
+  | { readonly action: 'retry'; readonly delaySeconds: number }
+  | { readonly action: 'dead-letter'; readonly reason: string };
+
+export interface WorkerSettings {
+  readonly retryDelaysSeconds: readonly number[];
+  readonly retryWindowSeconds: number;
+  readonly allowPrivateTargets: boolean;
+  /** Receives beyond recorded attempts before a message counts as crash-looping. */
+  readonly maxReceivesWithoutAttempt: number;
+}
+
+export interface WorkerDependencies {
+  readonly deliveries: DeliveryRepository;
+  readonly findWebhook: (accountId: number, webhookId: string) => Promise<Webhook | undefined>;
+  readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
+  /** Disables the webhook (false if it was no longer active) and announces it. */
+  readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
+  readonly onAttempt?: (outcome: AttemptOutcome) => void;
+  readonly settings: WorkerSettings;
+  readonly now?: () => Date;
+}
+
+export class DeliveryWorker {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: WorkerDependencies) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async work(message: DeliveryMessage, receiveCount: number): Promise<WorkResult> {
+    const { deliveries, settings } = this.deps;
+    const delivery = await deliveries.get(message.webhookId, message.deliveryId);
+    if (!delivery) return { action: 'done', note: 'delivery no longer exists' };
+    if (delivery.status !== 'PENDING') return { action: 'done', note: `delivery already ${delivery.status}` };
+    if (receiveCount - delivery.attemptCount > settings.maxReceivesWithoutAttempt) {
+      return { action: 'dead-letter', reason: `received ${receiveCount} times for ${delivery.attemptCount} attempts` };
+    }
+    const webhook = await this.deps.findWebhook(message.accountId, message.webhookId);
+    const at = this.now();
+    if (!webhook || webhook.status !== 'ACTIVE') {
+      const reason = webhook ? `webhook is ${webhook.status}` : 'webhook was deleted';
+      await deliveries.skip(delivery, reason, at.toISOString());
+      return { action: 'done', note: reason };
+    }
+
+    const outcome = await this.deps.send(buildRequest(webhook, delivery, at), { allowPrivate: settings.allowPrivateTargets });
+    this.deps.onAttempt?.(outcome);
+    const attempt = attemptFrom(delivery.attemptCount + 1, at, outcome);
+    if (outcome.ok) {
+      await deliveries.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
+      return { action: 'done' };
+    }
+
+    const decision = nextRetry({
+      attempt: attempt.number,
+      firstArrivedAt: delivery.firstArrivedAt,
+      now: this.now().getTime(),
+      ...(outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
+      delaysSeconds: settings.retryDelaysSeconds,
+      windowSeconds: settings.retryWindowSeconds,
+    });
+    if (decision.retry) {
+      await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt: new Date(decision.nextAttemptAt).toISOString() });
+      return { action: 'retry', delaySeconds: decision.delaySeconds };
+    }
+    const reason = `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`;
+    const failed = await deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
+    await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
+    return { action: 'done', note: reason };
+  }
+}
+
+/** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id. */
+export function buildRequest(webhook: Webhook, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
+  const body = envelopeBody(delivery.accountId, delivery.events);
+  const headers = deliveryHeaders({ messageId: delivery.id, timestampSeconds: Math.floor(at.getTime() / 1000), body, auth: authOf(webhook, at) });
+  return { url: webhook.targetUrl, headers, body };
+}
+
+function authOf(webhook: Webhook, at: Date): DeliveryAuth {
+  switch (webhook.authType) {
+    case 'NONE':
+      return { type: 'NONE' };
+    case 'BASIC':
+      return { type: 'BASIC', username: webhook.credentials.basic?.username ?? '', password: webhook.credentials.basic?.password ?? '' };
+    case 'SIGNATURE':
+      return { type: 'SIGNATURE', secrets: liveSigningSecrets(webhook, at) };
+  }
+}
+
+export function attemptFrom(number: number, at: Date, outcome: AttemptOutcome): Attempt {
+  const responseBody = truncateResponse(outcome.responseBody);
+  return {
+    number,
+    at: at.toISOString(),
+    durationMs: Math.round(outcome.durationMs),
+    ...(outcome.statusCode !== undefined && { statusCode: outcome.statusCode }),
+    ...(outcome.error !== undefined && { error: outcome.error }),
+    ...(responseBody && { responseBody }),
+  };
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { findEvent, type DeliveryKind } from '../catalogue';
+import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
+import { EVENT_SOURCE } from '../wiring';
+
+/**
+ * What producers put on the bus (CONTRACT §3), as the EventBridge → SQS target delivers it, checked
+ * against the catalogue. Missing eventId / timestamp / eventInfo are filled in deterministically
+ * from the EventBridge event, so a retried ingest message yields the very same event.
+ */
+const EventBridgeEnvelopeSchema = z.looseObject({
+  id: z.string().min(1),
+  'detail-type': z.string(),
+  source: z.string(),
+  time: z.string(),
+  detail: z.unknown(),
+});
+
+const AccountIdSchema = z.union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)]).pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+
+const DetailSchema = z.looseObject({
+  accountId: AccountIdSchema,
+  data: z.record(z.string(), z.unknown()),
+  eventId: z.string().min(1).max(128).optional(),
+  timestamp: z.number().int().positive().max(8.64e15).optional(),
+  eventInfo: z.string().min(1).max(128).optional(),
+});
+
+export type Validation =
+  | { readonly ok: true; readonly accountId: number; readonly kind: DeliveryKind; readonly event: LmsEvent; readonly arrivedAt: number }
+  | { readonly ok: false; readonly reason: string; readonly accountId?: number; readonly eventName?: string };
+
+export function validateProducerEvent(body: string): Validation {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: 'message is not JSON' };
+  }
+  const envelope = EventBridgeEnvelopeSchema.safeParse(raw);
+  if (!envelope.success) return { ok: false, reason: 'not an EventBridge event' };
+  const eventName = envelope.data['detail-type'];
+  if (envelope.data.source !== EVENT_SOURCE) return { ok: false, reason: `source must be "${EVENT_SOURCE}"`, eventName };
+
+  const detail = DetailSchema.safeParse(envelope.data.detail);
+  const maybeAccount = AccountIdSchema.safeParse((envelope.data.detail as { accountId?: unknown } | null)?.accountId);
+  const accountId = maybeAccount.success ? maybeAccount.data : undefined;
+  const context = { eventName, ...(accountId !== undefined && { accountId }) };
+  const catalogued = findEvent(eventName);
+  if (!catalogued) return { ok: false, reason: `unknown event name "${eventName.slice(0, 100)}"`, ...context };
+  if (!detail.success) return { ok: false, reason: `invalid detail: ${describe(detail.error)}`, ...context };
+  const data = catalogued.dataSchema.safeParse(detail.data.data);
+  if (!data.success) return { ok: false, reason: `invalid data for ${eventName}: ${describe(data.error)}`, ...context };
+
+  const arrivedAt = Date.parse(envelope.data.time);
+  const eventId = detail.data.eventId ?? envelope.data.id;
+  const timestamp = detail.data.timestamp ?? (Number.isFinite(arrivedAt) ? arrivedAt : Date.now());
+  return {
+    ok: true,
+    accountId: detail.data.accountId,
+    kind: catalogued.delivery,
+    arrivedAt: Number.isFinite(arrivedAt) ? arrivedAt : Date.now(),
+    event: {
+      eventId,
+      eventName,
+      timestamp,
+      eventInfo: detail.data.eventInfo ?? eventInfoFor(timestamp, sequenceOf(eventId)),
+      data: data.data,
+    },
+  };
+}
+
+/** A stable 0–999999 tiebreaker for events of the same millisecond. */
+function sequenceOf(eventId: string): number {
+  return createHash('sha256').update(eventId).digest().readUInt32BE(0) % 1_000_000;
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}

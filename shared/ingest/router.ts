@@ -1,0 +1,54 @@
+import type { LmsEvent } from '../delivery/envelope';
+import type { DeliveryOutbox } from '../deliveries/outbox';
+import type { AccountWebhooksCache } from '../webhooks/cache';
+import type { Webhook } from '../webhooks/model';
+import { validateProducerEvent } from './producer-event';
+import type { RejectedEventStore } from './rejected-store';
+
+/** Where batch-kind events wait for the scheduled aggregator. */
+export interface PendingSink {
+  add(webhook: Webhook, event: LmsEvent): Promise<void>;
+}
+
+export interface RouterDependencies {
+  readonly webhooks: AccountWebhooksCache;
+  readonly outbox: DeliveryOutbox;
+  readonly pending: PendingSink;
+  readonly rejected: RejectedEventStore;
+  readonly onRejected?: (reason: string) => void;
+}
+
+export type RouteResult =
+  | { readonly outcome: 'rejected'; readonly reason: string }
+  | { readonly outcome: 'routed'; readonly eventId: string; readonly deliveries: number; readonly pending: number };
+
+/**
+ * Ingest: one producer event → one delivery per subscribed active webhook (real time), or one
+ * pending entry per webhook (batch). Invalid events are kept as rejected, never dropped. Storage
+ * or queue errors propagate, so the ingest message is retried — every step is idempotent.
+ */
+export class EventRouter {
+  constructor(private readonly deps: RouterDependencies) {}
+
+  async route(body: string): Promise<RouteResult> {
+    const validation = validateProducerEvent(body);
+    if (!validation.ok) {
+      const { ok: _ok, ...rejection } = validation;
+      await this.deps.rejected.add(rejection, body);
+      this.deps.onRejected?.(validation.reason);
+      return { outcome: 'rejected', reason: validation.reason };
+    }
+    const { accountId, event, kind, arrivedAt } = validation;
+    const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status === 'ACTIVE' && w.events.includes(event.eventName));
+    if (kind === 'batch') {
+      await Promise.all(subscribed.map((webhook) => this.deps.pending.add(webhook, event)));
+      return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: subscribed.length };
+    }
+    await Promise.all(
+      subscribed.map((webhook) =>
+        this.deps.outbox.enqueue({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt }),
+      ),
+    );
+    return { outcome: 'routed', eventId: event.eventId, deliveries: subscribed.length, pending: 0 };
+  }
+}

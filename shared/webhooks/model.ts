@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { EVENT_NAMES } from '../catalogue';
+
+/** Webhook model: what admins send, what is stored, and the view that never carries a secret. */
+export const WEBHOOK_STATUSES = ['ACTIVE', 'INACTIVE', 'DISABLED'] as const;
+export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
+
+const username = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((v) => !v.includes(':'), 'must not contain ":" (Basic auth joins username and password with it)');
+
+export const AuthInputSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('NONE') }),
+  z.strictObject({ type: z.literal('BASIC'), username, password: z.string().min(1).max(200) }),
+  z.strictObject({ type: z.literal('SIGNATURE') }),
+]);
+export type AuthInput = z.infer<typeof AuthInputSchema>;
+
+const fields = {
+  name: z.string().trim().min(1).max(100),
+  description: z.string().max(500),
+  targetUrl: z.string().min(1).max(2048),
+  auth: AuthInputSchema,
+  events: z
+    .array(z.enum(EVENT_NAMES))
+    .min(1)
+    .max(EVENT_NAMES.length)
+    .refine((names) => new Set(names).size === names.length, 'must not repeat an event name'),
+  active: z.boolean(),
+};
+
+export const CreateWebhookSchema = z.strictObject({
+  ...fields,
+  description: fields.description.optional(),
+  active: fields.active.default(true),
+});
+export type CreateWebhookInput = z.infer<typeof CreateWebhookSchema>;
+
+export const UpdateWebhookSchema = z
+  .strictObject({
+    name: fields.name.optional(),
+    description: fields.description.optional(),
+    targetUrl: fields.targetUrl.optional(),
+    auth: fields.auth.optional(),
+    events: fields.events.optional(),
+    active: fields.active.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
+export type UpdateWebhookInput = z.infer<typeof UpdateWebhookSchema>;
+
+export interface SigningSecret {
+  readonly secret: string;
+  readonly createdAt: string;
+  /** Set on the previous secret at rotation: it keeps signing alongside the new one until then. */
+  readonly expiresAt?: string;
+}
+
+/** A webhook as stored. Secrets live only in `credentials`, which no view includes. */
+export interface Webhook {
+  readonly id: string;
+  readonly accountId: number;
+  readonly name: string;
+  readonly description?: string;
+  readonly targetUrl: string;
+  readonly authType: AuthInput['type'];
+  readonly events: readonly string[];
+  readonly status: WebhookStatus;
+  readonly statusReason?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly version: number;
+  readonly credentials: {
+    readonly basic?: { readonly username: string; readonly password: string };
+    readonly signingSecrets?: readonly SigningSecret[];
+  };
+}
+
+export const AuthViewSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('NONE') }),
+  z.object({ type: z.literal('BASIC'), username: z.string() }),
+  z.object({ type: z.literal('SIGNATURE') }),
+]);
+
+export const WebhookViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  targetUrl: z.string(),
+  auth: AuthViewSchema,
+  events: z.array(z.string()),
+  active: z.boolean(),
+  status: z.enum(WEBHOOK_STATUSES),
+  statusReason: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type WebhookView = z.infer<typeof WebhookViewSchema>;
+
+export function toView(webhook: Webhook): WebhookView {
+  const auth: WebhookView['auth'] =
+    webhook.authType === 'BASIC' ? { type: 'BASIC', username: webhook.credentials.basic?.username ?? '' } : { type: webhook.authType };
+  return {
+    id: webhook.id,
+    name: webhook.name,
+    ...(webhook.description !== undefined && { description: webhook.description }),
+    targetUrl: webhook.targetUrl,
+    auth,
+    events: [...webhook.events],
+    active: webhook.status === 'ACTIVE',
+    status: webhook.status,
+    ...(webhook.statusReason !== undefined && { statusReason: webhook.statusReason }),
+    createdAt: webhook.createdAt,
+    updatedAt: webhook.updatedAt,
+  };
+}
+
+/** The secrets that sign a request at `now`: the current one and any previous one still in overlap. */
+export function liveSigningSecrets(webhook: Webhook, now: Date): string[] {
+  return (webhook.credentials.signingSecrets ?? [])
+    .filter((s) => s.expiresAt === undefined || Date.parse(s.expiresAt) > now.getTime())
+    .map((s) => s.secret);
+}

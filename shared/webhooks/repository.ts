@@ -1,0 +1,180 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
+import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
+import { keys } from '../storage/table';
+import type { Webhook } from './model';
+
+const ITEM_TYPE = 'WEBHOOK';
+/** Concurrent creates for one account contend on its counter; DynamoDB cancels all but one each round. */
+const TRANSACTION_ATTEMPTS = 8;
+
+export class WebhookLimitError extends ConflictError {}
+
+/** Webhooks in the single table (see shared/storage/table.ts for the key design). */
+export class WebhookRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Adds a webhook and counts it against the account's limit in one transaction. */
+  async create(webhook: Webhook, maxPerAccount: number): Promise<void> {
+    await this.transact(
+      [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: { pk: keys.account(webhook.accountId), sk: keys.limits },
+            UpdateExpression: 'SET webhookCount = if_not_exists(webhookCount, :zero) + :one',
+            ConditionExpression: 'attribute_not_exists(webhookCount) OR webhookCount < :max',
+            ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': maxPerAccount },
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: toItem(webhook),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+      (reasons) => {
+        if (reasons[0] === 'ConditionalCheckFailed') {
+          return new WebhookLimitError(`An account holds at most ${maxPerAccount} webhooks; delete one first.`);
+        }
+        return undefined;
+      },
+    );
+  }
+
+  async get(accountId: number, webhookId: string): Promise<Webhook | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) }, ConsistentRead: true }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  async list(accountId: number, limit: number, nextToken?: string): Promise<Page<Webhook>> {
+    const pk = keys.account(accountId);
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.webhook('') },
+        Limit: limit,
+        ExclusiveStartKey: decodePageToken(nextToken, { name: 'pk', value: pk }),
+      }),
+    );
+    const nextPageToken = encodePageToken(result.LastEvaluatedKey);
+    return { items: (result.Items ?? []).map(fromItem), ...(nextPageToken && { nextToken: nextPageToken }) };
+  }
+
+  /** All of an account's webhooks (at most the per-account limit): one Query, for the router. */
+  async listAll(accountId: number): Promise<Webhook[]> {
+    const page = await this.list(accountId, 100);
+    return page.items;
+  }
+
+  /** Replaces a webhook if nobody changed it since `expectedVersion` (optimistic concurrency). */
+  async replace(webhook: Webhook, expectedVersion: number): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(webhook),
+          ConditionExpression: 'attribute_exists(pk) AND version = :expected',
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new PreconditionFailedError('The webhook was changed or deleted meanwhile; read it again and retry.');
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Switches an active webhook off for failing. Returns false if it was not active any more (an
+   * admin edited it meanwhile), so only one worker reports the disabling.
+   */
+  async disable(accountId: number, webhookId: string, reason: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) },
+          UpdateExpression: 'SET #status = :disabled, statusReason = :reason, updatedAt = :at, version = version + :one',
+          ConditionExpression: '#status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':disabled': 'DISABLED', ':active': 'ACTIVE', ':reason': reason, ':at': at, ':one': 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async delete(accountId: number, webhookId: string): Promise<void> {
+    await this.transact(
+      [
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) },
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: { pk: keys.account(accountId), sk: keys.limits },
+            UpdateExpression: 'SET webhookCount = webhookCount - :one',
+            ConditionExpression: 'webhookCount > :zero',
+            ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+          },
+        },
+      ],
+      (reasons) => (reasons[0] === 'ConditionalCheckFailed' ? new NotFoundError('No such webhook.') : undefined),
+    );
+  }
+
+  private async transact(
+    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>,
+    explain: (reasons: (string | undefined)[]) => Error | undefined,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = (error.CancellationReasons ?? []).map((r) => r.Code);
+        const explained = explain(reasons);
+        if (explained) throw explained;
+        if (!reasons.includes('TransactionConflict') || attempt >= TRANSACTION_ATTEMPTS) throw error;
+        await sleep(Math.random() * 20 * 2 ** attempt);
+      }
+    }
+  }
+}
+
+function toItem(webhook: Webhook): Record<string, unknown> {
+  return { pk: keys.account(webhook.accountId), sk: keys.webhook(webhook.id), type: ITEM_TYPE, ...webhook };
+}
+
+function fromItem(item: Record<string, unknown>): Webhook {
+  const { pk: _pk, sk: _sk, type: _type, ...webhook } = item;
+  return webhook as unknown as Webhook;
+}
