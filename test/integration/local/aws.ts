@@ -1,8 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 /** Clients for the local AWS stand-ins: loopback endpoints, dummy credentials. */
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 export const region = 'us-east-1';
 export const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
