@@ -11,7 +11,7 @@ import { sendWebhook } from '../../shared/delivery/http-sender';
 import { publishWebhookDisabled } from '../../shared/delivery/notices';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
-import { count, metrics } from '../../shared/observability/metrics';
+import { count, publishMetrics } from '../../shared/observability/metrics';
 import { AccountWebhooksCache } from '../../shared/webhooks/cache';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { DELIVERY_QUEUE, METRICS } from '../../shared/wiring';
@@ -106,14 +106,19 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     }
   };
 
-  const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), { context, skipGroupOnError: true });
+  const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), {
+    context,
+    skipGroupOnError: true,
+    // Every message waiting for a retry is an expected outcome, not a function error.
+    throwOnFullBatchFailure: false,
+  });
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
   // The group's later messages failed unprocessed; they wait exactly as long as the group's head.
   const held = event.Records.filter((r) => failed.has(r.messageId) && delays.has(r.attributes.MessageGroupId ?? ''))
     .filter((r, i, all) => all.findIndex((x) => x.attributes.MessageGroupId === r.attributes.MessageGroupId) !== i)
     .map((r) => ({ id: r.messageId, receiptHandle: r.receiptHandle, seconds: delays.get(r.attributes.MessageGroupId!)! }));
   if (held.length > 0) await queue.delayAll(held);
-  metrics.publishStoredMetrics();
+  publishMetrics();
   return response;
 }
 
