@@ -12,7 +12,6 @@ import { publishWebhookDisabled } from '../../shared/delivery/notices';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
-import { AccountWebhooksCache } from '../../shared/webhooks/cache';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { DELIVERY_QUEUE, METRICS } from '../../shared/wiring';
 
@@ -28,10 +27,11 @@ let container: Container | undefined;
 function build(): Container {
   const config = settings();
   const webhooks = new WebhookRepository(dynamoDb(), config.TABLE_NAME);
-  const cache = new AccountWebhooksCache(webhooks, 2000);
   const worker = new DeliveryWorker({
     deliveries: new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
-    findWebhook: (accountId, webhookId) => cache.get(accountId, webhookId),
+    // Read fresh for every delivery (one strongly consistent read): a webhook switched off a moment
+    // ago must not get another request.
+    findWebhook: (accountId, webhookId) => webhooks.get(accountId, webhookId),
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();

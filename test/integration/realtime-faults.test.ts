@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { startListener, type TestListener } from './support/listener';
+import { startListener, type Reply, type TestListener } from './support/listener';
 import { producer } from './support/producer';
 import { startTestRuntime, type TestRuntime } from './support/runtime';
 
@@ -43,14 +43,14 @@ interface DeliveryDetail {
 }
 
 it('logs each failure mode as a failed attempt, retries on schedule, and holds later events back', async () => {
-  const replies = [
+  const replies: Reply[] = [
     { status: 500, body: 'internal error' },
     { status: 404 },
     { status: 429, headers: { 'retry-after': '2' } },
     // Closing here makes the reset below hit a fresh connection: on a reused keep-alive socket the
     // sender would retry a reset once, as a stale-connection race, and the reset would go unseen.
     { status: 301, headers: { location: 'https://elsewhere.example.com/', connection: 'close' } },
-    'reset' as const,
+    'reset',
     { status: 500, body: 'x'.repeat(10 * 1024 * 1024) },
     { status: 202, delayMs: 6000 },
     { status: 202 },
