@@ -9,6 +9,7 @@ import { DeliveryQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { sendWebhook } from '../../shared/delivery/http-sender';
 import { publishWebhookDisabled } from '../../shared/delivery/notices';
+import { heldBehindGroupHead } from '../../shared/delivery/fifo-hold';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
@@ -113,10 +114,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     throwOnFullBatchFailure: false,
   });
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  // The group's later messages failed unprocessed; they wait exactly as long as the group's head.
-  const held = event.Records.filter((r) => failed.has(r.messageId) && delays.has(r.attributes.MessageGroupId ?? ''))
-    .filter((r, i, all) => all.findIndex((x) => x.attributes.MessageGroupId === r.attributes.MessageGroupId) !== i)
-    .map((r) => ({ id: r.messageId, receiptHandle: r.receiptHandle, seconds: delays.get(r.attributes.MessageGroupId!)! }));
+  const held = heldBehindGroupHead(event.Records, failed, delays);
   if (held.length > 0) await queue.delayAll(held);
   publishMetrics();
   return response;
