@@ -11,6 +11,7 @@ import {
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LmsEvent } from '../delivery/envelope';
+import { nextFireTime, parseScheduleExpression, type ParsedSchedule } from '../schedule';
 import type { Webhook } from '../webhooks/model';
 
 /**
@@ -74,9 +75,17 @@ export interface LastRun {
   readonly firedAt: number;
 }
 
-export interface PendingSummary {
+/** What `GET /webhooks/{id}` shows of a webhook's batch events. */
+export interface BatchSummary {
   readonly pendingBatchEvents: number;
-  readonly lastRun?: LastRun;
+  /** ISO time of the schedule's next run. */
+  readonly nextBatchFlushAt: string;
+}
+
+export interface PendingStoreOptions {
+  /** BATCH_SCHEDULE, for `summary`'s next flush time. */
+  readonly scheduleExpression: string;
+  readonly now?: () => number;
 }
 
 /** The lease was taken over (it expired): the holder must stop touching the webhook's backlog. */
@@ -84,12 +93,18 @@ export class LeaseLostError extends Error {}
 
 export class PendingStore {
   private arrivals = 0;
+  private readonly now: () => number;
+  private readonly schedule: ParsedSchedule;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: PendingStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    // The CDK stack refuses second rates; the local runtime allows them, so both are understood here.
+    this.schedule = parseScheduleExpression(options.scheduleExpression, { allowSeconds: true });
+  }
 
   /**
    * Adds a batch event to the webhook's backlog; the same event id twice is stored once. Storage
@@ -288,18 +303,18 @@ export class PendingStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: pendingKeys.lastRun,
-        UpdateExpression: 'SET expression = :expression, firedAt = :firedAt',
+        UpdateExpression: 'SET scheduleExpression = :expression, firedAt = :firedAt',
         ExpressionAttributeValues: { ':expression': run.expression, ':firedAt': run.firedAt },
       }),
     );
   }
 
-  /** How many batch events wait for the webhook, and the schedule's last run: one request. */
-  async summary(webhookId: string): Promise<PendingSummary> {
+  /** How many batch events wait for the webhook, and when the schedule next fires: one request. */
+  async summary(webhookId: string): Promise<BatchSummary> {
     const due = { pk: pendingKeys.partition(webhookId), sk: pendingKeys.due };
     const { Responses } = await this.db.send(
       new BatchGetCommand({
-        RequestItems: { [this.tableName]: { Keys: [due, pendingKeys.lastRun], ProjectionExpression: 'pk, pendingCount, expression, firedAt' } },
+        RequestItems: { [this.tableName]: { Keys: [due, pendingKeys.lastRun], ProjectionExpression: 'pk, pendingCount, scheduleExpression, firedAt' } },
       }),
     );
     const items = Responses?.[this.tableName] ?? [];
@@ -308,7 +323,9 @@ export class PendingStore {
     return {
       // A crash between an event's write and its count can leave the count low; never show below zero.
       pendingBatchEvents: Math.max(0, Number(marker?.pendingCount ?? 0)),
-      ...(lastRun && { lastRun: { expression: String(lastRun.expression), firedAt: Number(lastRun.firedAt) } }),
+      nextBatchFlushAt: new Date(
+        nextFlushAt(this.schedule, lastRun && { expression: String(lastRun.scheduleExpression), firedAt: Number(lastRun.firedAt) }, this.options.scheduleExpression, this.now()),
+      ).toISOString(),
     };
   }
 
@@ -327,6 +344,18 @@ export class PendingStore {
     this.arrivals = (this.arrivals + 1) % 1_000_000;
     return `${pad(now)}.${String(this.arrivals).padStart(6, '0')}`;
   }
+}
+
+/**
+ * The schedule's next fire time after `now`. A cron expression says it outright. A rate fires every
+ * period from when the rule was created, which only a recorded run reveals; without one, one
+ * period from now is the latest the flush can come.
+ */
+export function nextFlushAt(schedule: ParsedSchedule, lastRun: LastRun | undefined, expression: string, now: number): number {
+  if (schedule.kind === 'cron') return nextFireTime(schedule, new Date(now)).getTime();
+  const anchor = lastRun?.expression === expression && lastRun.firedAt <= now ? lastRun.firedAt : undefined;
+  if (anchor === undefined) return now + schedule.everyMs;
+  return anchor + (Math.floor((now - anchor) / schedule.everyMs) + 1) * schedule.everyMs;
 }
 
 function pad(ms: number): string {
