@@ -31,6 +31,9 @@ const SettingsSchema = z.object({
 
 export type Settings = z.infer<typeof SettingsSchema>;
 
+/** The environment variable names the settings are read from (for code that writes them, like the CDK stack). */
+export type SettingName = keyof z.input<typeof SettingsSchema>;
+
 export class ConfigError extends Error {}
 
 export function parseSettings(env: Record<string, string | undefined>): Settings {

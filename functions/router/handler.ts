@@ -1,0 +1,46 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { dynamoDb } from '../../shared/adapters/dynamodb';
+import { sqs } from '../../shared/adapters/sqs';
+import { PendingStore } from '../../shared/batch/pending-store';
+import { required, settings } from '../../shared/config';
+import { DeliveryOutbox } from '../../shared/deliveries/outbox';
+import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { RejectedEventStore } from '../../shared/ingest/rejected-store';
+import { EventRouter } from '../../shared/ingest/router';
+import { logger } from '../../shared/observability/logger';
+import { count, metrics } from '../../shared/observability/metrics';
+import { AccountWebhooksCache } from '../../shared/webhooks/cache';
+import { WebhookRepository } from '../../shared/webhooks/repository';
+import { METRICS } from '../../shared/wiring';
+
+let router: EventRouter | undefined;
+
+function build(): EventRouter {
+  const config = settings();
+  const db = dynamoDb();
+  const deliveries = new DeliveryRepository(db, config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
+  return new EventRouter({
+    webhooks: new AccountWebhooksCache(new WebhookRepository(db, config.TABLE_NAME)),
+    outbox: new DeliveryOutbox(deliveries, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+    pending: new PendingStore(db, config.TABLE_NAME),
+    rejected: new RejectedEventStore(db, config.TABLE_NAME),
+    onRejected: () => count(METRICS.rejectedEvents),
+  });
+}
+
+/**
+ * The ingest queue's consumer: each record is one producer event from the bus. A record that
+ * fails (storage or queue trouble) is retried alone; rejected events are recorded, not failed.
+ */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  router ??= build();
+  const routeRecord = async (record: SQSRecord): Promise<void> => {
+    const result = await router!.route(record.body);
+    if (result.outcome === 'rejected') logger.warn('event rejected', { messageId: record.messageId, reason: result.reason });
+  };
+  const response = await processPartialResponse(event, routeRecord, new BatchProcessor(EventType.SQS), { context });
+  metrics.publishStoredMetrics();
+  return response;
+}

@@ -1,0 +1,124 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
+import { API_FUNCTION } from '../../shared/wiring';
+import { type ServiceContext, ServiceFunction } from '../lambda';
+
+export interface ApiProps extends ServiceContext {
+  /** The JWT issuer URL (https); API Gateway fetches its keys from `<issuer>/.well-known/openid-configuration`. */
+  readonly jwtIssuer: string;
+  /** Accepted `aud` values. */
+  readonly jwtAudience: string[];
+  /** Where redeliveries are queued. */
+  readonly deliveryQueue: IQueue;
+  /**
+   * Browser origins allowed to call the API.
+   * @default - CORS off (no preflight answers, no CORS headers)
+   */
+  readonly corsOrigins?: string[];
+  /**
+   * Steady-state requests per second across the API.
+   * @default 50
+   */
+  readonly throttleRateLimit?: number;
+  /**
+   * Burst of requests allowed above the rate.
+   * @default 100
+   */
+  readonly throttleBurstLimit?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly accessLogRetention?: RetentionDays;
+}
+
+/** HTTP API over the one API Lambda, a route per entry of shared/api/routes.ts. */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly function: IFunction;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const fn = new ServiceFunction(this, 'Handler', { name: 'api', sizing: API_FUNCTION, context: props }).function;
+    props.deliveryQueue.grantSendMessages(fn);
+    this.function = fn;
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'LMS webhooks admin API',
+      createDefaultStage: false,
+      corsPreflight: props.corsOrigins?.length
+        ? {
+            allowOrigins: props.corsOrigins,
+            allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
+            allowHeaders: ['authorization', 'content-type'],
+            exposeHeaders: ['location'],
+            maxAge: Duration.hours(1),
+          }
+        : undefined,
+    });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+    });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit ?? 50, burstLimit: props.throttleBurstLimit ?? 100 },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+
+    const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
+    const integration = new HttpLambdaIntegration('Lambda', fn);
+    const routes: readonly RouteDefinition[] = ROUTES;
+    for (const route of routes) {
+      const isPublic = route.public === true;
+      const httpRoute = new HttpRoute(this, route.operationId, {
+        httpApi: this.httpApi,
+        routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+        integration,
+        authorizer: isPublic ? undefined : authorizer,
+      });
+      if (isPublic) {
+        Validations.of(httpRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is public by contract (liveness probe / API description); it reads no account data.`,
+        });
+      }
+    }
+  }
+
+  get url(): string {
+    return this.stage.url;
+  }
+}
+
+/** One JSON line per request, with what is needed to trace a caller's problem to a Lambda log. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTimeEpoch',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    latencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integration.latency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+  }),
+);

@@ -1,0 +1,31 @@
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { AGGREGATOR_FUNCTION } from '../../shared/wiring';
+import { type ServiceContext, ServiceFunction } from '../lambda';
+
+export interface BatchProps extends ServiceContext {
+  /** An EventBridge schedule expression, already checked (see `isAwsScheduleExpression`). */
+  readonly schedule: string;
+  /** Where the aggregator queues the batched deliveries. */
+  readonly deliveryQueue: IQueue;
+}
+
+/** The aggregator Lambda, run on the batch schedule to flush the batch events collected so far. */
+export class Batch extends Construct {
+  readonly function: IFunction;
+
+  constructor(scope: Construct, id: string, props: BatchProps) {
+    super(scope, id);
+    const fn = new ServiceFunction(this, 'Aggregator', { name: 'aggregator', sizing: AGGREGATOR_FUNCTION, context: props }).function;
+    new Rule(this, 'Schedule', {
+      description: 'Flushes collected batch events to their webhooks.',
+      schedule: Schedule.expression(props.schedule),
+      targets: [new LambdaFunction(fn)],
+    });
+    props.deliveryQueue.grantSendMessages(fn);
+    this.function = fn;
+  }
+}

@@ -1,0 +1,93 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DELIVERY_FUNCTION, DELIVERY_QUEUE } from '../../shared/wiring';
+import { type ServiceContext, ServiceFunction } from '../lambda';
+
+/**
+ * The FIFO delivery queue (one message group per webhook) and its FIFO dead-letter queue. They
+ * exist before the functions because every function's environment names them.
+ *
+ * The queue has no SQS redrive policy on purpose: the retry window needs ~2,000 receives, above
+ * SQS's maxReceiveCount cap of 1,000, so the delivery handler decides when to give up and moves
+ * poison or crash-looping messages to the dead-letter queue itself.
+ */
+export class DeliveryQueues extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.queue = new Queue(this, 'Queue', {
+      fifo: true,
+      // Senders pass explicit deduplication ids (one per delivery), never the body's hash.
+      contentBasedDeduplication: false,
+      visibilityTimeout: Duration.seconds(DELIVERY_QUEUE.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(DELIVERY_QUEUE.retentionSeconds),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      fifo: true,
+      // The handler moves a message here under its original deduplication id.
+      contentBasedDeduplication: false,
+      retentionPeriod: Duration.seconds(DELIVERY_QUEUE.dlqRetentionSeconds),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.BY_QUEUE, sourceQueues: [this.queue] },
+    });
+
+    Validations.of(this.queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'No SQS redrive policy on purpose: the 7-day retry window at one attempt per 300 s needs ~2,000 receives, ' +
+        "above SQS's maxReceiveCount cap of 1,000; the delivery handler decides when to give up and itself moves " +
+        'poison or crash-looping messages to the delivery dead-letter queue.',
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This is the delivery dead-letter queue. The delivery handler moves messages here itself because the ' +
+        "delivery queue cannot name it in a redrive policy (the retry window exceeds SQS's maxReceiveCount cap of 1,000).",
+    });
+  }
+}
+
+export interface DeliveryProps extends ServiceContext {
+  readonly queues: DeliveryQueues;
+  /** Where the handler puts WEBHOOK_DISABLED notices. */
+  readonly bus: IEventBus;
+  /**
+   * Upper bound on concurrent delivery Lambdas, which bounds the requests in flight to listeners.
+   * @default 50
+   */
+  readonly maxConcurrency?: number;
+}
+
+/** The delivery Lambda: sends each queued delivery to its listener, serial per webhook. */
+export class Delivery extends Construct {
+  readonly function: IFunction;
+
+  constructor(scope: Construct, id: string, props: DeliveryProps) {
+    super(scope, id);
+    const { queue, deadLetterQueue } = props.queues;
+    const fn = new ServiceFunction(this, 'Handler', { name: 'delivery', sizing: DELIVERY_FUNCTION, context: props }).function;
+
+    fn.addEventSource(
+      new SqsEventSource(queue, {
+        // FIFO event sources take at most 10 messages and no batching window.
+        batchSize: DELIVERY_QUEUE.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? 50,
+      }),
+    );
+    // Back-off between attempts is ChangeMessageVisibility on the message being retried.
+    queue.grant(fn, 'sqs:ChangeMessageVisibility');
+    deadLetterQueue.grantSendMessages(fn);
+    props.bus.grantPutEventsTo(fn);
+    this.function = fn;
+  }
+}

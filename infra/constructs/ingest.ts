@@ -1,0 +1,61 @@
+import { Duration } from 'aws-cdk-lib';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import { type ServiceContext, ServiceFunction } from '../lambda';
+
+export interface IngestProps extends ServiceContext {
+  /** The bus producers name in PutEvents; a contract value, so the one fixed physical name here. */
+  readonly eventBusName: string;
+  /** Where the router queues real-time deliveries. */
+  readonly deliveryQueue: IQueue;
+}
+
+/**
+ * Producer events in: the bus, a rule taking every `lms` event to the ingest queue, and the
+ * router Lambda that consumes it. Events the queue cannot take, and messages the router keeps
+ * failing on, land in the ingest dead-letter queue rather than being dropped.
+ */
+export class Ingest extends Construct {
+  readonly bus: EventBus;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: IFunction;
+
+  constructor(scope: Construct, id: string, props: IngestProps) {
+    super(scope, id);
+    this.bus = new EventBus(this, 'Bus', { eventBusName: props.eventBusName });
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.seconds(INGEST_QUEUE.dlqRetentionSeconds),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      visibilityTimeout: Duration.seconds(INGEST_QUEUE.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(INGEST_QUEUE.retentionSeconds),
+      // SQS-managed keys: EventBridge can send to the queue without a KMS key policy.
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: INGEST_QUEUE.maxReceiveCount },
+    });
+
+    new Rule(this, 'Rule', {
+      eventBus: this.bus,
+      description: 'Every producer event to the ingest queue; the router accepts or rejects it.',
+      eventPattern: { source: [...INGEST_EVENT_PATTERN.source] },
+      targets: [new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue })],
+    });
+
+    const fn = new ServiceFunction(this, 'Router', { name: 'router', sizing: ROUTER_FUNCTION, context: props }).function;
+    fn.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: INGEST_QUEUE.batchSize, reportBatchItemFailures: true }),
+    );
+    props.deliveryQueue.grantSendMessages(fn);
+    this.function = fn;
+  }
+}

@@ -1,0 +1,82 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { isAwsScheduleExpression } from '../../infra/context';
+import { buildStack, logicalId } from './synth';
+
+/** One synth with every context key changed from its default. */
+const built = buildStack({
+  context: {
+    eventBusName: 'school-events',
+    accountClaim: 'tenant',
+    batchSchedule: 'cron(0/30 * * * ? *)',
+    maxWebhooksPerAccount: '8',
+    retryWindowDays: '3',
+    batchMaxEvents: 50,
+    deliveryLogTtlDays: '90',
+    deliveryMaxConcurrency: '20',
+    alarmEmail: 'ops@example.com',
+    corsOrigins: 'https://admin.example.com, https://lms.example.com',
+  },
+});
+let template: Template;
+beforeAll(() => {
+  template = Template.fromStack(built.stack);
+});
+afterAll(() => built.cleanup());
+
+test('the batch schedule comes from context', () => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'cron(0/30 * * * ? *)',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(built.stack, 'Batch/Aggregator/Function'), 'Arn'] } })],
+  });
+});
+
+test('the settings reach every function', () => {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+  expect(functions.length).toBeGreaterThan(0);
+  for (const fn of functions) {
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      EVENT_BUS_NAME: 'school-events',
+      ACCOUNT_CLAIM: 'tenant',
+      BATCH_SCHEDULE: 'cron(0/30 * * * ? *)',
+      MAX_WEBHOOKS_PER_ACCOUNT: '8',
+      RETRY_WINDOW_SECONDS: String(3 * 24 * 3600),
+      BATCH_MAX_EVENTS: '50',
+      DELIVERY_LOG_TTL_DAYS: '90',
+    });
+  }
+});
+
+test('bus name, delivery concurrency, alarm e-mail and CORS follow the context', () => {
+  template.hasResourceProperties('AWS::Events::EventBus', { Name: 'school-events' });
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
+  template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+    CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://admin.example.com', 'https://lms.example.com'] }),
+  });
+});
+
+describe('invalid context fails the synth with the key named', () => {
+  test.each([
+    ['batchSchedule', 'rate(5 seconds)', /batchSchedule: "rate\(5 seconds\)" is not a schedule AWS accepts.*works only on the local runtime/],
+    ['retryWindowDays', '20', /retryWindowDays: at most 13/],
+    ['eventBusName', 'default', /eventBusName: .*not "default"/],
+    ['maxWebhooksPerAccount', 'many', /maxWebhooksPerAccount/],
+  ])('%s = %s', (key, value, message) => {
+    expect(() => buildStack({ context: { [key]: value } })).toThrow(message);
+  });
+
+  test('a setting the functions would reject at cold start', () => {
+    expect(() => buildStack({ context: { maxWebhooksPerAccount: '500' } })).toThrow(/MAX_WEBHOOKS_PER_ACCOUNT/);
+  });
+});
+
+describe('isAwsScheduleExpression', () => {
+  test.each(['rate(1 minute)', 'rate(15 minutes)', 'rate(2 hours)', 'rate(1 day)', 'cron(0 12 * * ? *)', 'cron(0/15 8-17 ? * MON-FRI *)'])(
+    'accepts %s',
+    (expression) => expect(isAwsScheduleExpression(expression)).toBe(true),
+  );
+  test.each(['rate(5 seconds)', 'rate(1 minutes)', 'rate(5 minute)', 'rate(0 minutes)', 'rate(15  minutes)', 'cron(0 12 * * ?)', 'at(2030-01-01T00:00:00)', ''])(
+    'rejects %s',
+    (expression) => expect(isAwsScheduleExpression(expression)).toBe(false),
+  );
+});
