@@ -11,7 +11,7 @@ import {
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LmsEvent } from '../delivery/envelope';
-import { nextFireTime, parseScheduleExpression, type ParsedSchedule } from '../schedule';
+import { nextFireTime, parseScheduleExpression } from '../schedule';
 import type { Webhook } from '../webhooks/model';
 
 /**
@@ -82,29 +82,18 @@ export interface BatchSummary {
   readonly nextBatchFlushAt: string;
 }
 
-export interface PendingStoreOptions {
-  /** BATCH_SCHEDULE, for `summary`'s next flush time. */
-  readonly scheduleExpression: string;
-  readonly now?: () => number;
-}
 
 /** The lease was taken over (it expired): the holder must stop touching the webhook's backlog. */
 export class LeaseLostError extends Error {}
 
 export class PendingStore {
   private arrivals = 0;
-  private readonly now: () => number;
-  private readonly schedule: ParsedSchedule;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly options: PendingStoreOptions,
-  ) {
-    this.now = options.now ?? Date.now;
-    // The CDK stack refuses second rates; the local runtime allows them, so both are understood here.
-    this.schedule = parseScheduleExpression(options.scheduleExpression, { allowSeconds: true });
-  }
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Adds a batch event to the webhook's backlog; the same event id twice is stored once. Storage
@@ -309,8 +298,8 @@ export class PendingStore {
     );
   }
 
-  /** How many batch events wait for the webhook, and when the schedule next fires: one request. */
-  async summary(webhookId: string): Promise<BatchSummary> {
+  /** How many batch events wait for the webhook, and when `scheduleExpression` (BATCH_SCHEDULE) next fires: one request. */
+  async summary(webhookId: string, scheduleExpression: string): Promise<BatchSummary> {
     const due = { pk: pendingKeys.partition(webhookId), sk: pendingKeys.due };
     const { Responses } = await this.db.send(
       new BatchGetCommand({
@@ -324,7 +313,7 @@ export class PendingStore {
       // A crash between an event's write and its count can leave the count low; never show below zero.
       pendingBatchEvents: Math.max(0, Number(marker?.pendingCount ?? 0)),
       nextBatchFlushAt: new Date(
-        nextFlushAt(this.schedule, lastRun && { expression: String(lastRun.scheduleExpression), firedAt: Number(lastRun.firedAt) }, this.options.scheduleExpression, this.now()),
+        nextFlushAt(scheduleExpression, lastRun && { expression: String(lastRun.scheduleExpression), firedAt: Number(lastRun.firedAt) }, this.now()),
       ).toISOString(),
     };
   }
@@ -351,7 +340,9 @@ export class PendingStore {
  * period from when the rule was created, which only a recorded run reveals; without one, one
  * period from now is the latest the flush can come.
  */
-export function nextFlushAt(schedule: ParsedSchedule, lastRun: LastRun | undefined, expression: string, now: number): number {
+export function nextFlushAt(expression: string, lastRun: LastRun | undefined, now: number): number {
+  // The CDK stack refuses second rates; the local runtime allows them, so both are understood here.
+  const schedule = parseScheduleExpression(expression, { allowSeconds: true });
   if (schedule.kind === 'cron') return nextFireTime(schedule, new Date(now)).getTime();
   const anchor = lastRun?.expression === expression && lastRun.firedAt <= now ? lastRun.firedAt : undefined;
   if (anchor === undefined) return now + schedule.everyMs;

@@ -47,7 +47,7 @@ interface Harness {
 }
 
 function harness(): Harness {
-  const store = new PendingStore(db, tableName, { scheduleExpression: 'rate(15 minutes)' });
+  const store = new PendingStore(db, tableName);
   const outbox = new RecordingOutbox();
   const webhooks = new Map<string, Webhook>();
   const continuations: ScheduledFlush[] = [];
@@ -197,7 +197,7 @@ describe('faults', () => {
     expect(failed).toMatchObject({ failedWebhooks: 1, flushedEvents: 0 });
     expect(failures).toEqual([expect.objectContaining({ message: 'queue unavailable' })]);
     expect(await pendingIds(h, webhook.id)).toHaveLength(30);
-    expect((await h.store.summary(webhook.id)).pendingBatchEvents).toBe(30);
+    expect((await h.store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(30);
 
     h.outbox.failAfter = Infinity;
     await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
@@ -302,6 +302,6 @@ describe('the next flush', () => {
     await addAll(h, webhook, range(1, 1));
     const firedAt = Date.now() - 60_000;
     await flushDueWebhooks(h.deps(), invocation({ firedAt }));
-    expect((await h.store.summary(webhook.id)).nextBatchFlushAt).toBe(new Date(firedAt + 15 * 60_000).toISOString());
+    expect((await h.store.summary(webhook.id, 'rate(15 minutes)')).nextBatchFlushAt).toBe(new Date(firedAt + 15 * 60_000).toISOString());
   });
 });
