@@ -1,6 +1,14 @@
 /** One runner, three suites mirroring the code: unit, integration (DynamoDB Local, in-process SQS, real HTTP), infra (CDK). */
-const transform = { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'], setupFiles: ['<rootDir>/test/setup-env.ts'] };
+const swc = ['@swc/jest', { jsc: { target: 'es2022' } }];
+const common = {
+  testEnvironment: 'node',
+  // fauxqs (the in-process SQS) ships ES modules only; compile it to CommonJS like our own code.
+  transform: { '^.+\\.tsx?$': swc, '/node_modules/fauxqs/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!fauxqs/)'],
+  moduleNameMapper: { '^fauxqs$': '<rootDir>/node_modules/fauxqs/dist/app.js' },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
+};
 
 module.exports = {
   projects: [

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { type EventPattern, matchesEventPattern, validateEventPattern } from './event-pattern';
+
+/**
+ * An EventBridge stand-in: PutEvents over AWS JSON 1.1, so an unchanged EventBridgeClient (its
+ * endpoint set here, e.g. by AWS_ENDPOINT_URL_EVENTBRIDGE) publishes to it. Accepted events
+ * become EventBridge envelopes and go, like a rule with an SQS target, to each matching rule's
+ * queue. One deliberate difference: AWS silently accepts events for a bus that does not exist;
+ * here every bus but the configured one is a per-entry InvalidArgument, so a producer's mistake
+ * shows.
+ */
+export interface EventRule {
+  readonly pattern: EventPattern;
+  readonly queueUrl: string;
+}
+
+export interface EventBusOptions {
+  readonly host: string;
+  /** 0 picks a free port; read the result from `endpoint`. */
+  readonly port: number;
+  readonly busName: string;
+  readonly rules: readonly EventRule[];
+  readonly sqsClient: SQSClient;
+  readonly region: string;
+}
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+/** AWS's limit on the summed size of a request's entries (see entrySize). */
+const MAX_ENTRIES_BYTES = 256 * 1024;
+const MAX_ENTRIES = 10;
+/** Request bodies are JSON with escaped strings, so allow well beyond the entries' own limit. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface PutEventsRequestEntry {
+  Time?: number | string;
+  Source?: string;
+  Resources?: string[];
+  DetailType?: string;
+  Detail?: string;
+  EventBusName?: string;
+  TraceHeader?: string;
+}
+
+type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+class RequestError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export class LocalEventBus {
+  private readonly server: Server;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly busArn: string;
+
+  constructor(private readonly options: EventBusOptions) {
+    options.rules.forEach((rule) => validateEventPattern(rule.pattern));
+    this.busArn = `arn:aws:events:${options.region}:${LOCAL_ACCOUNT_ID}:event-bus/${options.busName}`;
+    this.server = createServer((req, res) => {
+      const handled = this.handle(req, res).finally(() => this.inFlight.delete(handled));
+      this.inFlight.add(handled);
+    });
+  }
+
+  /** The URL to give EventBridge clients; valid once started. */
+  get endpoint(): string {
+    const { port } = this.server.address() as AddressInfo;
+    return `http://${this.options.host}:${port}`;
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.endpoint;
+  }
+
+  /** Stops accepting requests and resolves once those in progress have been answered. */
+  async stop(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.allSettled([...this.inFlight]);
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
+        throw new RequestError('UnknownOperationException', 'Requests are POST / with X-Amz-Target: AWSEvents.PutEvents', 404);
+      }
+      const body = await readBody(req);
+      const target = req.headers['x-amz-target'];
+      if (target !== 'AWSEvents.PutEvents') {
+        throw new RequestError('UnknownOperationException', `Unknown operation ${String(target ?? '(no X-Amz-Target)')}`);
+      }
+      reply(res, 200, await this.putEvents(parseRequest(body)));
+    } catch (error) {
+      const known = error instanceof RequestError ? error : new RequestError('InternalFailure', String(error), 500);
+      reply(res, known.status, { __type: known.type, message: known.message });
+    }
+  }
+
+  private async putEvents(entries: PutEventsRequestEntry[]): Promise<{ FailedEntryCount: number; Entries: ResultEntry[] }> {
+    if (entries.length > MAX_ENTRIES) {
+      throw new RequestError(
+        'ValidationException',
+        "1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10",
+      );
+    }
+    if (entries.length === 0) {
+      throw new RequestError(
+        'ValidationException',
+        "1 validation error detected: Value '[]' at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
+    }
+    if (entries.reduce((total, entry) => total + entrySize(entry), 0) > MAX_ENTRIES_BYTES) {
+      throw new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.');
+    }
+    const results: ResultEntry[] = [];
+    // One at a time, so events of one request reach the queue in the order they were given.
+    for (const entry of entries) results.push(this.rejection(entry) ?? (await this.publish(entry)));
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  }
+
+  private rejection(entry: PutEventsRequestEntry): ResultEntry | undefined {
+    const bus = entry.EventBusName ?? 'default';
+    if (bus !== this.options.busName && bus !== this.busArn) {
+      return invalid(
+        'EventBusName',
+        `event bus ${bus} does not exist here; put events on ${this.options.busName}${entry.EventBusName ? '' : ' (name it in EventBusName)'}`,
+      );
+    }
+    if (!entry.Source) return invalid('Source', 'Source is a required argument.');
+    if (!entry.DetailType) return invalid('DetailType', 'DetailType is a required argument.');
+    if (!entry.Detail) return invalid('Detail', 'Detail is a required argument.');
+    if (!isJsonObject(entry.Detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    return undefined;
+  }
+
+  /** Builds the event as EventBridge delivers it to an SQS target and sends it to every matching rule's queue. */
+  private async publish(entry: PutEventsRequestEntry): Promise<ResultEntry> {
+    const event: EventBridgeEvent<string, unknown> = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.DetailType!,
+      source: entry.Source!,
+      account: LOCAL_ACCOUNT_ID,
+      time: isoSeconds(entry.Time === undefined ? new Date() : eventTime(entry.Time)),
+      region: this.options.region,
+      resources: entry.Resources ?? [],
+      detail: JSON.parse(entry.Detail!),
+    };
+    try {
+      for (const rule of this.options.rules) {
+        if (!matchesEventPattern(rule.pattern, event)) continue;
+        await this.options.sqsClient.send(new SendMessageCommand({ QueueUrl: rule.queueUrl, MessageBody: JSON.stringify(event) }));
+      }
+    } catch (error) {
+      // AWS would retry the target; here the producer is told, so the event is not lost.
+      return { ErrorCode: 'InternalFailure', ErrorMessage: `The event could not be queued: ${(error as Error).message}` };
+    }
+    return { EventId: event.id };
+  }
+}
+
+function invalid(parameter: string, reason: string): ResultEntry {
+  return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${parameter} is not valid. Reason: ${reason}` };
+}
+
+/** AWS's entry size: 14 bytes for a Time, plus the UTF-8 bytes of Source, DetailType, Detail and each Resource. */
+export function entrySize(entry: PutEventsRequestEntry): number {
+  const bytes = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s, 'utf8'));
+  return (
+    (entry.Time === undefined ? 0 : 14) +
+    bytes(entry.Source) +
+    bytes(entry.DetailType) +
+    bytes(entry.Detail) +
+    (entry.Resources ?? []).reduce((sum, resource) => sum + bytes(resource), 0)
+  );
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** JSON 1.1 sends timestamps as epoch seconds; accept an ISO string as well. */
+function eventTime(time: number | string): Date {
+  return typeof time === 'number' ? new Date(time * 1000) : new Date(time);
+}
+
+/** An event's `time`: ISO 8601 in UTC without milliseconds, as EventBridge writes it. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const STRING_FIELDS = ['Source', 'DetailType', 'Detail', 'EventBusName', 'TraceHeader'] as const;
+
+/** Checks the request's shape as AWS's deserializer would: wrong types fail the whole request. */
+function parseRequest(body: string): PutEventsRequestEntry[] {
+  let request: unknown;
+  try {
+    request = JSON.parse(body);
+  } catch {
+    throw new RequestError('SerializationException', 'The request body is not valid JSON');
+  }
+  const entries = (request as { Entries?: unknown } | null)?.Entries;
+  if (entries === undefined || entries === null) {
+    throw new RequestError(
+      'ValidationException',
+      "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null",
+    );
+  }
+  if (!Array.isArray(entries)) throw new RequestError('SerializationException', 'Entries must be a list');
+  for (const entry of entries) {
+    const wrong = wrongField(entry);
+    if (wrong) throw new RequestError('SerializationException', `Invalid value in Entries: ${wrong}`);
+  }
+  // Nulls mean absent, as in AWS's JSON protocols.
+  return entries.map((entry: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== null)),
+  ) as PutEventsRequestEntry[];
+}
+
+function wrongField(entry: unknown): string | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'an entry is not an object';
+  const fields = entry as Record<string, unknown>;
+  const present = (name: string) => fields[name] !== undefined && fields[name] !== null;
+  const notString = STRING_FIELDS.find((name) => present(name) && typeof fields[name] !== 'string');
+  if (notString) return notString;
+  const { Time, Resources } = fields;
+  if (present('Time') && typeof Time !== 'number' && (typeof Time !== 'string' || Number.isNaN(Date.parse(Time)))) return 'Time';
+  if (present('Resources') && !(Array.isArray(Resources) && Resources.every((r) => typeof r === 'string'))) return 'Resources';
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new RequestError('ValidationException', `The request body is over ${MAX_BODY_BYTES} bytes`, 413);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function reply(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(text);
+}

@@ -1,0 +1,224 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageSystemAttributeName,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
+
+/**
+ * The local stand-in for a Lambda SQS event source mapping with ReportBatchItemFailures: receives
+ * batches, invokes the handler with the SQSEvent Lambda would build, deletes what succeeded and
+ * leaves the rest to come back after their visibility timeout (which the handler may change).
+ */
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void> | SQSBatchResponse | void;
+
+export interface PollerOptions {
+  readonly sqsClient: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  /** Messages per invocation, at most 10. */
+  readonly batchSize: number;
+  /** Invocations at once. */
+  readonly concurrency: number;
+  readonly handler: SqsHandler;
+  /** As the function's timeout: an invocation running longer counts as failed (nothing is deleted). */
+  readonly functionTimeoutMs: number;
+  /** @default the queue's name */
+  readonly functionName?: string;
+  /** Failed invocations, invalid responses and SQS errors. @default console.error */
+  readonly onError?: (error: unknown) => void;
+  /** Long-poll wait; short, so that stop() is prompt. @default 1 */
+  readonly waitTimeSeconds?: number;
+}
+
+export interface Poller {
+  /** Stops receiving and resolves once every invocation already started has finished. */
+  stop(): Promise<void>;
+}
+
+const SYSTEM_ATTRIBUTES: MessageSystemAttributeName[] = [
+  'ApproximateReceiveCount',
+  'SentTimestamp',
+  'SenderId',
+  'ApproximateFirstReceiveTimestamp',
+  'SequenceNumber',
+  'MessageGroupId',
+  'MessageDeduplicationId',
+  'AWSTraceHeader',
+];
+
+/** Pause after a failed receive, so a stopped or broken queue does not spin the loop. */
+const RECEIVE_RETRY_MS = 1000;
+
+export function startPoller(options: PollerOptions): Poller {
+  const { sqsClient, queueUrl } = options;
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
+    throw new RangeError(`batchSize must be 1-10, not ${options.batchSize}`);
+  }
+  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+    throw new RangeError(`concurrency must be a positive integer, not ${options.concurrency}`);
+  }
+  const functionName = options.functionName ?? queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+  const onError = options.onError ?? ((error: unknown) => console.error(`[${functionName}]`, error));
+  const stopping = new AbortController();
+  // Handler runs, tracked apart from the workers: one that outlives its timeout is still awaited by stop().
+  const running = new Set<Promise<unknown>>();
+
+  async function work(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      let messages: Message[];
+      try {
+        const received = await sqsClient.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+            MessageSystemAttributeNames: SYSTEM_ATTRIBUTES,
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        messages = received.Messages ?? [];
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        onError(error);
+        await sleep(RECEIVE_RETRY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
+        continue;
+      }
+      if (messages.length === 0) continue;
+      if (stopping.signal.aborted) {
+        await release(messages);
+        return;
+      }
+      await invoke(messages);
+    }
+  }
+
+  async function invoke(messages: Message[]): Promise<void> {
+    const records = messages.map((m) => toRecord(m, options.queueArn, options.region));
+    const context = lambdaContext(functionName, options.functionTimeoutMs / 1000);
+    const run = Promise.resolve().then(() => options.handler({ Records: records }, context));
+    running.add(run);
+    run.then(
+      () => running.delete(run),
+      () => running.delete(run),
+    );
+    let response: unknown;
+    try {
+      response = await withTimeout(run, options.functionTimeoutMs, functionName);
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    const failed = failedMessageIds(response, records);
+    if (failed instanceof Error) {
+      onError(failed);
+      return;
+    }
+    await deleteMessages(records.filter((r) => !failed.has(r.messageId)));
+  }
+
+  async function deleteMessages(records: SQSRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      const { Failed = [] } = await sqsClient.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      if (Failed.length > 0) onError(new Error(`Could not delete ${Failed.length} processed messages: ${JSON.stringify(Failed)}`));
+    } catch (error) {
+      onError(error);
+    }
+  }
+
+  /** Hands back messages received as the poller was stopping, so they need not wait out their visibility. */
+  async function release(messages: Message[]): Promise<void> {
+    try {
+      await sqsClient.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+        }),
+      );
+    } catch (error) {
+      onError(error);
+    }
+  }
+
+  const workers = Array.from({ length: options.concurrency }, () => work());
+  return {
+    async stop() {
+      stopping.abort();
+      await Promise.all(workers);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+/**
+ * The message ids the response reports as failed, or an Error when Lambda would treat the whole
+ * batch as failed: batchItemFailures that is not a list, or an item whose itemIdentifier is
+ * missing, empty or not a message of this batch.
+ */
+export function failedMessageIds(response: unknown, records: readonly SQSRecord[]): Set<string> | Error {
+  const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
+  if (typeof response !== 'object' || failures === undefined || failures === null) return new Set();
+  const ids = new Set(records.map((r) => r.messageId));
+  if (!Array.isArray(failures)) return new Error('Invalid response: batchItemFailures is not a list; the whole batch is retried');
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || !ids.has(id)) {
+      return new Error(`Invalid batchItemFailures entry ${JSON.stringify(failure)}; the whole batch is retried`);
+    }
+    failed.add(id);
+  }
+  return failed;
+}
+
+/** The record Lambda builds from a received message. */
+export function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const messageAttributes: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
+      ...(value.BinaryValue !== undefined && { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+      stringListValues: [],
+      binaryListValues: [],
+      dataType: value.DataType!,
+    };
+  }
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? '',
+    attributes: attributes as unknown as SQSRecordAttributes,
+    messageAttributes,
+    md5OfBody: message.MD5OfBody!,
+    ...(message.MD5OfMessageAttributes !== undefined && { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, functionName: string): Promise<T> {
+  const timer = new AbortController();
+  const timeout = sleep(ms, undefined, { signal: timer.signal }).then(() => {
+    throw new Error(`${functionName} timed out after ${ms} ms; the whole batch is retried`);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    timer.abort();
+    timeout.catch(() => undefined);
+  }
+}
