@@ -4,6 +4,7 @@ import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
 import { sqs } from '../../shared/adapters/sqs';
+import { PendingStore } from '../../shared/batch/pending-store';
 import { required, settings } from '../../shared/config';
 import { DeliveryOutbox } from '../../shared/deliveries/outbox';
 import { DeliveryQueue } from '../../shared/deliveries/queue';
@@ -36,6 +37,7 @@ function apiDependencies(): ApiDependencies {
   if (!dependencies) {
     const config = settings();
     const deliveryRepository = new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
+    const pending = new PendingStore(dynamoDb(), config.TABLE_NAME);
     dependencies = {
       accountClaim: config.ACCOUNT_CLAIM,
       webhooks: new WebhookService({
@@ -50,6 +52,7 @@ function apiDependencies(): ApiDependencies {
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),
+      batchSummary: (webhookId) => pending.summary(webhookId, config.BATCH_SCHEDULE),
       onUnexpectedError: (error) => logger.error('Unexpected error', error as Error),
     };
   }
