@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
