@@ -32,6 +32,7 @@ const EventSchema = z.object({
 });
 
 let dependencies: ApiDependencies | undefined;
+let outbox: DeliveryOutbox | undefined;
 
 function apiDependencies(): ApiDependencies {
   if (!dependencies) {
@@ -48,7 +49,7 @@ function apiDependencies(): ApiDependencies {
       }),
       deliveries: new DeliveryService({
         repository: deliveryRepository,
-        outbox: () => new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+        outbox: () => (outbox ??= new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL')))),
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),
