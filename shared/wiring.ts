@@ -49,6 +49,15 @@ export const DELIVERY_FUNCTION = { timeoutSeconds: 170, memoryMb: 512 } as const
 
 export const AGGREGATOR_FUNCTION = { timeoutSeconds: 300, memoryMb: 512 } as const;
 
+/**
+ * A batch flush that runs out of time asks for a continuation run with this event on the service
+ * bus; a rule with this pattern sends it to the aggregator, next to the schedule. Its own Source
+ * keeps it apart from the notices that outside consumers subscribe to.
+ */
+export const INTERNAL_SOURCE = 'lms.webhooks.internal';
+export const BATCH_CONTINUATION = 'BATCH_FLUSH_CONTINUATION';
+export const BATCH_CONTINUATION_EVENT_PATTERN = { source: [INTERNAL_SOURCE], 'detail-type': [BATCH_CONTINUATION] } as const;
+
 export const API_FUNCTION = { timeoutSeconds: 15, memoryMb: 512 } as const;
 
 /** CloudWatch metrics (Powertools EMF) that the alarms watch. */

@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
 import { sqs } from '../../shared/adapters/sqs';
+import { PendingStore } from '../../shared/batch/pending-store';
 import { required, settings } from '../../shared/config';
 import { DeliveryOutbox } from '../../shared/deliveries/outbox';
 import { DeliveryQueue } from '../../shared/deliveries/queue';
@@ -31,11 +32,13 @@ const EventSchema = z.object({
 });
 
 let dependencies: ApiDependencies | undefined;
+let outbox: DeliveryOutbox | undefined;
 
 function apiDependencies(): ApiDependencies {
   if (!dependencies) {
     const config = settings();
     const deliveryRepository = new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
+    const pending = new PendingStore(dynamoDb(), config.TABLE_NAME);
     dependencies = {
       accountClaim: config.ACCOUNT_CLAIM,
       webhooks: new WebhookService({
@@ -46,10 +49,11 @@ function apiDependencies(): ApiDependencies {
       }),
       deliveries: new DeliveryService({
         repository: deliveryRepository,
-        outbox: () => new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+        outbox: () => (outbox ??= new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL')))),
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),
+      batchSummary: (webhookId) => pending.summary(webhookId, config.BATCH_SCHEDULE),
       onUnexpectedError: (error) => logger.error('Unexpected error', error as Error),
     };
   }

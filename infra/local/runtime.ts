@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
@@ -38,7 +38,11 @@ export const LocalEnvSchema = z.object({
   ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
   /** Consumers of the delivery queue at once (Lambda: one per active message group, up to the cap). */
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
-  ROUTER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /**
+   * Router invocations at once. One keeps each account's events in the order they were put; more
+   * route faster but may swap events put within the same moment (listeners order by timestamp).
+   */
+  ROUTER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(1),
 });
 export type LocalEnv = z.infer<typeof LocalEnvSchema>;
 

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import type { BatchSummary } from '../batch/pending-store';
 import { catalogueView } from '../catalogue';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
@@ -14,6 +15,8 @@ import type { OperationId } from './routes';
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
   readonly deliveries: DeliveryService;
+  /** Pending batch events and the next flush, shown by `GET /webhooks/{id}`. */
+  readonly batchSummary?: (webhookId: string) => Promise<BatchSummary>;
   readonly accountClaim: string;
   readonly onUnexpectedError?: (error: unknown) => void;
 }
@@ -46,7 +49,8 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
 
   getWebhook: async ({ request, deps, accountId }) => {
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
-    return json(200, toView(webhook), etag(webhook));
+    const batch = deps.batchSummary && (await deps.batchSummary(webhook.id));
+    return json(200, { ...toView(webhook), ...batch }, etag(webhook));
   },
 
   updateWebhook: async ({ request, deps, accountId }) => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DeliveryOutbox } from '../deliveries/outbox';
 import { chunkForBatches, type LmsEvent } from '../delivery/envelope';
 import type { Webhook } from '../webhooks/model';
 import type { DueWebhook, Lease, PendingEvent, PendingStore } from './pending-store';
@@ -23,21 +24,10 @@ const LEASE_SKEW_MS = 30_000;
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_PAGE_SIZE = 1000;
 
-/** The delivery outbox as the aggregator uses it (`DeliveryOutbox` in shared/deliveries). */
-export interface BatchOutbox {
-  enqueue(input: {
-    readonly webhook: Webhook;
-    readonly events: readonly LmsEvent[];
-    readonly kind: 'batch';
-    readonly idempotencyKey: string;
-    readonly arrivedAt: number;
-  }): Promise<{ deliveryId: string; duplicate: boolean }>;
-}
-
 export interface AggregatorDependencies {
   readonly store: PendingStore;
   readonly webhooks: { get(accountId: number, webhookId: string): Promise<Webhook | undefined> };
-  readonly outbox: BatchOutbox;
+  readonly outbox: Pick<DeliveryOutbox, 'enqueue'>;
   /** BATCH_SCHEDULE, recorded with each run that has work so the API can tell when the next flush is due. */
   readonly scheduleExpression: string;
   readonly maxEvents: number;

@@ -11,6 +11,7 @@ import {
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LmsEvent } from '../delivery/envelope';
+import { nextFireTime, parseScheduleExpression } from '../schedule';
 import type { Webhook } from '../webhooks/model';
 
 /**
@@ -74,10 +75,13 @@ export interface LastRun {
   readonly firedAt: number;
 }
 
-export interface PendingSummary {
+/** What `GET /webhooks/{id}` shows of a webhook's batch events. */
+export interface BatchSummary {
   readonly pendingBatchEvents: number;
-  readonly lastRun?: LastRun;
+  /** ISO time of the schedule's next run. */
+  readonly nextBatchFlushAt: string;
 }
+
 
 /** The lease was taken over (it expired): the holder must stop touching the webhook's backlog. */
 export class LeaseLostError extends Error {}
@@ -288,18 +292,18 @@ export class PendingStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: pendingKeys.lastRun,
-        UpdateExpression: 'SET expression = :expression, firedAt = :firedAt',
+        UpdateExpression: 'SET scheduleExpression = :expression, firedAt = :firedAt',
         ExpressionAttributeValues: { ':expression': run.expression, ':firedAt': run.firedAt },
       }),
     );
   }
 
-  /** How many batch events wait for the webhook, and the schedule's last run: one request. */
-  async summary(webhookId: string): Promise<PendingSummary> {
+  /** How many batch events wait for the webhook, and when `scheduleExpression` (BATCH_SCHEDULE) next fires: one request. */
+  async summary(webhookId: string, scheduleExpression: string): Promise<BatchSummary> {
     const due = { pk: pendingKeys.partition(webhookId), sk: pendingKeys.due };
     const { Responses } = await this.db.send(
       new BatchGetCommand({
-        RequestItems: { [this.tableName]: { Keys: [due, pendingKeys.lastRun], ProjectionExpression: 'pk, pendingCount, expression, firedAt' } },
+        RequestItems: { [this.tableName]: { Keys: [due, pendingKeys.lastRun], ProjectionExpression: 'pk, pendingCount, scheduleExpression, firedAt' } },
       }),
     );
     const items = Responses?.[this.tableName] ?? [];
@@ -308,7 +312,9 @@ export class PendingStore {
     return {
       // A crash between an event's write and its count can leave the count low; never show below zero.
       pendingBatchEvents: Math.max(0, Number(marker?.pendingCount ?? 0)),
-      ...(lastRun && { lastRun: { expression: String(lastRun.expression), firedAt: Number(lastRun.firedAt) } }),
+      nextBatchFlushAt: new Date(
+        nextFlushAt(scheduleExpression, lastRun && { expression: String(lastRun.scheduleExpression), firedAt: Number(lastRun.firedAt) }, this.now()),
+      ).toISOString(),
     };
   }
 
@@ -327,6 +333,20 @@ export class PendingStore {
     this.arrivals = (this.arrivals + 1) % 1_000_000;
     return `${pad(now)}.${String(this.arrivals).padStart(6, '0')}`;
   }
+}
+
+/**
+ * The schedule's next fire time after `now`. A cron expression says it outright. A rate fires every
+ * period from when the rule was created, which only a recorded run reveals; without one, one
+ * period from now is the latest the flush can come.
+ */
+export function nextFlushAt(expression: string, lastRun: LastRun | undefined, now: number): number {
+  // The CDK stack refuses second rates; the local runtime allows them, so both are understood here.
+  const schedule = parseScheduleExpression(expression, { allowSeconds: true });
+  if (schedule.kind === 'cron') return nextFireTime(schedule, new Date(now)).getTime();
+  const anchor = lastRun?.expression === expression && lastRun.firedAt <= now ? lastRun.firedAt : undefined;
+  if (anchor === undefined) return now + schedule.everyMs;
+  return anchor + (Math.floor((now - anchor) / schedule.everyMs) + 1) * schedule.everyMs;
 }
 
 function pad(ms: number): string {

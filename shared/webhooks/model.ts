@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_NAMES } from '../catalogue';
 
 /** Webhook model: what admins send, what is stored, and the view that never carries a secret. */
@@ -95,6 +95,10 @@ export const WebhookViewSchema = z.object({
   statusReason: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** `GET /webhooks/{id}` only: batch events waiting for the scheduled flush. */
+  pendingBatchEvents: z.number().int().nonnegative().optional(),
+  /** `GET /webhooks/{id}` only: when the batch schedule next runs (ISO 8601). */
+  nextBatchFlushAt: z.string().optional(),
 });
 export type WebhookView = z.infer<typeof WebhookViewSchema>;
 

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   clock = 1_767_225_600_000;
-  store = new PendingStore(db, tableName, { scheduleExpression: 'rate(15 minutes)', now: () => clock });
+  store = new PendingStore(db, tableName, () => clock);
 });
 
 async function readAll(webhookId: string) {
@@ -29,7 +29,7 @@ describe('adding batch events', () => {
     await store.add(webhook, { ...event, timestamp: event.timestamp + 5 });
 
     expect((await readAll(webhook.id)).map((p) => p.event)).toEqual([event]);
-    expect((await store.summary(webhook.id)).pendingBatchEvents).toBe(1);
+    expect((await store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(1);
   });
 
   it('keeps a webhook backlog in timestamp order, then arrival order', async () => {
@@ -96,13 +96,13 @@ describe('due webhooks and the flush lease', () => {
     const lease = (await store.acquireLease(webhook.id, 'run-a', clock + 60_000))!;
     const events = await readAll(webhook.id);
     await store.remove(lease, events.slice(0, 27));
-    expect((await store.summary(webhook.id)).pendingBatchEvents).toBe(3);
+    expect((await store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(3);
     await store.remove(lease, events.slice(27));
     await store.releaseLease(lease, true);
 
     expect(await readAll(webhook.id)).toEqual([]);
     expect((await store.dueWebhooks()).map((d) => d.webhookId)).not.toContain(webhook.id);
-    expect((await store.summary(webhook.id)).pendingBatchEvents).toBe(0);
+    expect((await store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(0);
   });
 
   it('keeps the due marker when an event was added while the backlog was being drained', async () => {
@@ -114,7 +114,7 @@ describe('due webhooks and the flush lease', () => {
     await store.releaseLease(lease, true);
 
     expect(await store.dueWebhooks()).toContainEqual({ webhookId: webhook.id, accountId: webhook.accountId });
-    expect((await store.summary(webhook.id)).pendingBatchEvents).toBe(1);
+    expect((await store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(1);
   });
 
   it('refuses removals by a run whose lease was taken over', async () => {

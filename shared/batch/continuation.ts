@@ -1,0 +1,23 @@
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import * as z from 'zod';
+import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../wiring';
+import { MAX_CONTINUATIONS, type ScheduledFlush } from './aggregator';
+
+/** The aggregator's own event that starts a continuation run (see BATCH_CONTINUATION_EVENT_PATTERN). */
+export const ContinuationEventSchema = z.object({
+  source: z.literal(INTERNAL_SOURCE),
+  'detail-type': z.literal(BATCH_CONTINUATION),
+  detail: z.object({
+    firedAt: z.number().int().nonnegative(),
+    generation: z.number().int().min(1).max(MAX_CONTINUATIONS),
+  }),
+});
+
+export async function requestContinuation(client: EventBridgeClient, busName: string, next: ScheduledFlush): Promise<void> {
+  const result = await client.send(
+    new PutEventsCommand({
+      Entries: [{ EventBusName: busName, Source: INTERNAL_SOURCE, DetailType: BATCH_CONTINUATION, Detail: JSON.stringify(next) }],
+    }),
+  );
+  if (result.FailedEntryCount) throw new Error(`The batch continuation was refused: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+}

@@ -1,0 +1,307 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { flushDueWebhooks, type AggregatorDependencies, type ScheduledFlush } from '../../shared/batch/aggregator';
+import { PendingStore } from '../../shared/batch/pending-store';
+import type { DeliveryOutbox } from '../../shared/deliveries/outbox';
+import { envelopeBody, type LmsEvent } from '../../shared/delivery/envelope';
+import type { Webhook } from '../../shared/webhooks/model';
+import { batchEvent, freshTable, webhookFixture, WRITE_COMMANDS } from './support/batch';
+
+/**
+ * The flush core against DynamoDB Local, with an outbox that records what it is given: what the
+ * delivery path receives, in which order, and what stays pending when something fails.
+ */
+type Enqueued = Parameters<DeliveryOutbox['enqueue']>[0];
+
+let db: DynamoDBDocumentClient;
+let tableName: string;
+let calls: { name: string }[];
+
+beforeAll(async () => {
+  ({ db, tableName, calls } = await freshTable());
+});
+
+class RecordingOutbox {
+  readonly enqueued: Enqueued[] = [];
+  private readonly keys = new Set<string>();
+  failAfter = Infinity;
+
+  async enqueue(input: Enqueued): Promise<{ deliveryId: string; duplicate: boolean }> {
+    if (this.enqueued.length >= this.failAfter) throw new Error('queue unavailable');
+    const duplicate = this.keys.has(`${input.webhook.id}/${input.idempotencyKey}`);
+    this.keys.add(`${input.webhook.id}/${input.idempotencyKey}`);
+    if (!duplicate) this.enqueued.push(input);
+    return { deliveryId: `msg_${this.enqueued.length}`, duplicate };
+  }
+
+  eventIdsFor(webhookId: string): string[][] {
+    return this.enqueued.filter((e) => e.webhook.id === webhookId).map((e) => e.events.map((event) => event.eventId));
+  }
+}
+
+interface Harness {
+  readonly store: PendingStore;
+  readonly outbox: RecordingOutbox;
+  readonly webhooks: Map<string, Webhook>;
+  readonly continuations: ScheduledFlush[];
+  deps(overrides?: Partial<AggregatorDependencies>): AggregatorDependencies;
+}
+
+function harness(): Harness {
+  const store = new PendingStore(db, tableName);
+  const outbox = new RecordingOutbox();
+  const webhooks = new Map<string, Webhook>();
+  const continuations: ScheduledFlush[] = [];
+  return {
+    store,
+    outbox,
+    webhooks,
+    continuations,
+    deps: (overrides = {}) => ({
+      store,
+      outbox,
+      webhooks: { get: async (_accountId, id) => webhooks.get(id) },
+      scheduleExpression: 'rate(15 minutes)',
+      maxEvents: 100,
+      continueLater: async (next) => {
+        continuations.push(next);
+      },
+      ...overrides,
+    }),
+  };
+}
+
+let runs = 0;
+function invocation(overrides: Partial<Parameters<typeof flushDueWebhooks>[1]> = {}) {
+  return { runId: `run-${++runs}`, firedAt: Date.now(), generation: 0, remainingMs: 300_000, ...overrides };
+}
+
+async function addAll(h: Harness, webhook: Webhook, events: LmsEvent[]): Promise<void> {
+  h.webhooks.set(webhook.id, webhook);
+  for (const event of events) await h.store.add(webhook, event);
+}
+
+async function pendingIds(h: Harness, webhookId: string): Promise<string[]> {
+  return (await h.store.read(webhookId, { limit: 1000 })).items.map((p) => p.event.eventId);
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => batchEvent(from + i));
+
+async function drainDue(h: Harness): Promise<void> {
+  // Other tests' webhooks share the table: clear them so each test sees only its own.
+  await flushDueWebhooks(h.deps({ webhooks: { get: async () => undefined } }), invocation());
+}
+
+describe('a scheduled flush', () => {
+  it('sends a backlog of 250 events as 100 + 100 + 50, in timestamp order, and empties the store', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    const events = range(1, 250).reverse();
+    await addAll(h, webhook, events);
+
+    const report = await flushDueWebhooks(h.deps(), invocation());
+
+    const chunks = h.outbox.eventIdsFor(webhook.id);
+    expect(chunks.map((c) => c.length)).toEqual([100, 100, 50]);
+    expect(chunks.flat()).toEqual(range(1, 250).map((e) => e.eventId));
+    expect(h.outbox.enqueued.every((e) => e.kind === 'batch' && e.webhook === webhook)).toBe(true);
+    expect(report).toMatchObject({ flushedEvents: 250, requests: 3, unfinished: false, continued: false });
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
+    expect((await h.store.dueWebhooks()).map((d) => d.webhookId)).not.toContain(webhook.id);
+  });
+
+  it('keeps each envelope within 256 KB and sends an oversized event alone, without stopping the flush', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    const big = (n: number, kb: number) => batchEvent(n, { data: { ...batchEvent(n).data, note: 'x'.repeat(kb * 1024) } });
+    const events = [big(1, 100), big(2, 100), big(3, 100), big(4, 300), batchEvent(5), batchEvent(6)];
+    await addAll(h, webhook, events);
+
+    await flushDueWebhooks(h.deps(), invocation());
+
+    expect(h.outbox.eventIdsFor(webhook.id)).toEqual([['evt-1', 'evt-2'], ['evt-3'], ['evt-4'], ['evt-5', 'evt-6']]);
+    for (const { events: chunk } of h.outbox.enqueued.filter((e) => e.events.length > 1)) {
+      expect(Buffer.byteLength(envelopeBody(webhook.accountId, chunk))).toBeLessThanOrEqual(256 * 1024);
+    }
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
+  });
+
+  it('honours BATCH_MAX_EVENTS and packs across page boundaries', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 23));
+
+    await flushDueWebhooks(h.deps({ maxEvents: 10, pageSize: 7 }), invocation());
+
+    expect(h.outbox.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([10, 10, 3]);
+    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 23).map((e) => e.eventId));
+  });
+
+  it('sends nothing for a webhook deactivated, disabled or deleted before the flush, and forgets its events', async () => {
+    const h = harness();
+    await drainDue(h);
+    const inactive = webhookFixture();
+    const disabled = webhookFixture();
+    const deleted = webhookFixture();
+    await addAll(h, inactive, range(1, 5));
+    await addAll(h, disabled, range(1, 5));
+    await addAll(h, deleted, range(1, 5));
+    h.webhooks.set(inactive.id, { ...inactive, status: 'INACTIVE' });
+    h.webhooks.set(disabled.id, { ...disabled, status: 'DISABLED', statusReason: 'failing' });
+    h.webhooks.delete(deleted.id);
+
+    const report = await flushDueWebhooks(h.deps(), invocation());
+
+    expect(h.outbox.enqueued).toEqual([]);
+    expect(report).toMatchObject({ droppedEvents: 15, flushedEvents: 0 });
+    for (const webhook of [inactive, disabled, deleted]) expect(await pendingIds(h, webhook.id)).toEqual([]);
+  });
+
+  it('costs no writes when nothing is pending', async () => {
+    const h = harness();
+    await drainDue(h);
+    const before = calls.length;
+
+    const report = await flushDueWebhooks(h.deps(), invocation());
+
+    expect(report).toMatchObject({ dueWebhooks: 0, requests: 0 });
+    expect(calls.slice(before).filter((c) => WRITE_COMMANDS.includes(c.name))).toEqual([]);
+  });
+
+  it('flushes many webhooks in one run, each in its own order', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhooks = Array.from({ length: 12 }, () => webhookFixture());
+    await Promise.all(webhooks.map((w) => addAll(h, w, range(1, 15).reverse())));
+
+    const report = await flushDueWebhooks(h.deps({ maxEvents: 4 }), invocation());
+
+    expect(report).toMatchObject({ dueWebhooks: 12, flushedEvents: 180, requests: 48 });
+    for (const webhook of webhooks) expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 15).map((e) => e.eventId));
+  });
+});
+
+describe('faults', () => {
+  it('leaves every event pending when the queue send fails, and sends them all on the next run', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 30));
+    h.outbox.failAfter = 0;
+    const failures: unknown[] = [];
+
+    const failed = await flushDueWebhooks(h.deps({ maxEvents: 10, onWebhookFailure: (_id, error) => failures.push(error) }), invocation());
+
+    expect(failed).toMatchObject({ failedWebhooks: 1, flushedEvents: 0 });
+    expect(failures).toEqual([expect.objectContaining({ message: 'queue unavailable' })]);
+    expect(await pendingIds(h, webhook.id)).toHaveLength(30);
+    expect((await h.store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(30);
+
+    h.outbox.failAfter = Infinity;
+    await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
+    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
+  });
+
+  it('keeps what was not yet enqueued when the queue fails mid-backlog, and goes on in order', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 30));
+    h.outbox.failAfter = 1;
+
+    await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
+    expect(await pendingIds(h, webhook.id)).toEqual(range(11, 30).map((e) => e.eventId));
+
+    h.outbox.failAfter = Infinity;
+    await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
+    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
+  });
+
+  it('re-enqueues a chunk whose removal did not happen under the same idempotency key, so it is delivered once', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 10));
+    const crashing = Object.create(h.store) as PendingStore;
+    crashing.remove = async () => {
+      throw new Error('crashed after enqueue');
+    };
+
+    await flushDueWebhooks(h.deps({ store: crashing }), invocation());
+    expect(await pendingIds(h, webhook.id)).toHaveLength(10);
+    await flushDueWebhooks(h.deps(), invocation());
+
+    expect(h.outbox.eventIdsFor(webhook.id)).toEqual([range(1, 10).map((e) => e.eventId)]);
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
+  });
+});
+
+describe('overlapping runs and continuation', () => {
+  it('never sends an event twice when two runs overlap', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhooks = Array.from({ length: 6 }, () => webhookFixture());
+    await Promise.all(webhooks.map((w) => addAll(h, w, range(1, 40))));
+
+    const reports = await Promise.all([
+      flushDueWebhooks(h.deps({ maxEvents: 5, concurrency: 2 }), invocation()),
+      flushDueWebhooks(h.deps({ maxEvents: 5, concurrency: 2 }), invocation()),
+    ]);
+
+    const sent = h.outbox.enqueued.flatMap((e) => e.events.map((event) => `${e.webhook.id}/${event.eventId}`));
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(sent).toHaveLength(240);
+    expect(reports[0]!.flushedEvents + reports[1]!.flushedEvents).toBe(240);
+    for (const webhook of webhooks) expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 40).map((e) => e.eventId));
+  });
+
+  it('stops before its time is up and hands the rest to a continuation run, which finishes in order', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 50));
+    // Each enqueue takes a simulated 10 s of a 100 s invocation.
+    let clock = 1_000_000;
+    const slowOutbox = {
+      enqueue: async (input: Enqueued) => {
+        clock += 10_000;
+        return h.outbox.enqueue(input);
+      },
+    };
+    const first = await flushDueWebhooks(h.deps({ outbox: slowOutbox, maxEvents: 5, now: () => clock }), invocation({ remainingMs: 100_000, firedAt: 42 }));
+
+    expect(first).toMatchObject({ unfinished: true, continued: true });
+    expect(first.flushedEvents).toBeLessThan(50);
+    expect(h.continuations).toEqual([{ firedAt: 42, generation: 1 }]);
+    expect(await pendingIds(h, webhook.id)).toHaveLength(50 - first.flushedEvents);
+
+    const second = await flushDueWebhooks(h.deps({ maxEvents: 5 }), invocation({ ...h.continuations[0]! }));
+    expect(second).toMatchObject({ unfinished: false, continued: false });
+    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 50).map((e) => e.eventId));
+  });
+
+  it('does not continue a run that made no progress', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 5));
+    const report = await flushDueWebhooks(h.deps(), invocation({ remainingMs: 0 }));
+    expect(report).toMatchObject({ unfinished: true, continued: false });
+    expect(await pendingIds(h, webhook.id)).toHaveLength(5);
+  });
+});
+
+describe('the next flush', () => {
+  it('is anchored on the last run that had work, for rate schedules', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 1));
+    const firedAt = Date.now() - 60_000;
+    await flushDueWebhooks(h.deps(), invocation({ firedAt }));
+    expect((await h.store.summary(webhook.id, 'rate(15 minutes)')).nextBatchFlushAt).toBe(new Date(firedAt + 15 * 60_000).toISOString());
+  });
+});
