@@ -492,14 +492,14 @@ async function main(): Promise<number> {
   const options = parseOptions();
   let rssPeak = process.memoryUsage().rss;
   const rssSampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 200);
-  cleanups.push(() => clearInterval(rssSampler));
+  atStop(() => clearInterval(rssSampler));
   const loadAtStart = os.loadavg()[0]!;
 
   const dataDir = await mkdtemp(join(os.tmpdir(), 'lms-webhooks-bench-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  atStop(() => rm(dataDir, { recursive: true, force: true }));
 
   const listener = await Listener.start();
-  cleanups.push(() => listener.stop());
+  atStop(() => listener.stop());
   const pid = listener.child.pid!;
 
   const baselineConcurrency = options.deliveryConcurrency * DELIVERY_QUEUE.batchSize;
@@ -509,7 +509,7 @@ async function main(): Promise<number> {
 
   console.log('starting DynamoDB Local and the runtime …');
   const db: DynamoDbLocal = await startDynamoDbLocal();
-  cleanups.push(() => db.stop());
+  atStop(() => db.stop());
   const javaPid = await childPid('java');
   const runtime: LocalRuntime = await startLocalRuntime({
     env: parseLocalEnv({
@@ -523,17 +523,17 @@ async function main(): Promise<number> {
     }),
     dynamoDbEndpoint: db.endpoint,
   });
-  cleanups.push(() => runtime.stop());
+  atStop(() => runtime.stop());
   const calls = new DynamoCalls();
   const requests = new HttpCalls();
   const queues = new QueueDepths();
-  cleanups.push(() => queues.close());
+  atStop(() => queues.close());
 
   console.log(`creating ${ACCOUNTS} accounts × ${EVENT_NAMES.length} webhooks …`);
   listener.checkSignatures(await createWebhooks(runtime, listener.url));
 
   const producer = new Producer(runtime.eventsUrl);
-  cleanups.push(() => producer.close());
+  atStop(() => producer.close());
   console.log('warming up …');
   listener.reset();
   await producer.putAll(2 * GROUPS, options.producers);
@@ -711,18 +711,35 @@ function report(r: Report): void {
 const RUN_LIMIT_MS = 30 * 60_000;
 const CLEANUP_LIMIT_MS = 30_000;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp(): Promise<void> {
-  const steps = cleanups.splice(0).reverse();
-  const run = (async () => {
-    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => console.error('stopping:', error));
+type Step = () => Promise<void> | void;
+const cleanups: Step[] = [];
+const lateSteps: Promise<void>[] = [];
+let stopping: Promise<void> | undefined;
+
+const runStep = (step: Step) => Promise.resolve().then(step).catch((error: unknown) => console.error('stopping:', error));
+
+/** Registers how to stop something just started; once stopping has begun (a signal came mid-start), stops it at once. */
+function atStop(step: Step): void {
+  if (stopping) lateSteps.push(runStep(step));
+  else cleanups.push(step);
+}
+
+/** Stops what was started, latest first, once: a second caller (a signal during a failure) waits for the same stop. */
+function cleanUp(): Promise<void> {
+  stopping ??= (async () => {
+    const run = (async () => {
+      for (const step of cleanups.reverse()) await runStep(step);
+      while (lateSteps.length > 0) await lateSteps.shift();
+    })();
+    const limit = sleep(CLEANUP_LIMIT_MS, undefined, { ref: false }).then(() => console.error(`stopping took over ${CLEANUP_LIMIT_MS / 1000} s; exiting anyway`));
+    await Promise.race([run, limit]);
   })();
-  const limit = sleep(CLEANUP_LIMIT_MS, undefined, { ref: false }).then(() => console.error(`stopping took over ${CLEANUP_LIMIT_MS / 1000} s; exiting anyway`));
-  await Promise.race([run, limit]);
+  return stopping;
 }
 
 async function abort(reason: string): Promise<never> {
-  console.error(`bench failed: ${reason}`);
+  // Errors that follow a stop already under way (servers going away) are its echoes, not news.
+  if (!stopping) console.error(`bench failed: ${reason}`);
   await cleanUp();
   process.exit(1);
 }
