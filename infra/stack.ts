@@ -13,7 +13,7 @@ const SECONDS_PER_DAY = 24 * 3600;
 
 /**
  * The whole service in one stack. Deployment choices come from CDK context (see
- * docs/deploying.md); the JWT issuer and audience are stack parameters, so one synthesized
+ * the README's "Deploy to AWS"); the JWT issuer and audience are stack parameters, so one synthesized
  * template serves any identity provider.
  */
 export class LmsWebhooksStack extends Stack {

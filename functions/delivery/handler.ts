@@ -9,10 +9,10 @@ import { DeliveryQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { sendWebhook } from '../../shared/delivery/http-sender';
 import { publishWebhookDisabled } from '../../shared/delivery/notices';
+import { heldBehindGroupHead } from '../../shared/delivery/fifo-hold';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
-import { count, metrics } from '../../shared/observability/metrics';
-import { AccountWebhooksCache } from '../../shared/webhooks/cache';
+import { count, publishMetrics } from '../../shared/observability/metrics';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { DELIVERY_QUEUE, METRICS } from '../../shared/wiring';
 
@@ -28,10 +28,11 @@ let container: Container | undefined;
 function build(): Container {
   const config = settings();
   const webhooks = new WebhookRepository(dynamoDb(), config.TABLE_NAME);
-  const cache = new AccountWebhooksCache(webhooks, 2000);
   const worker = new DeliveryWorker({
     deliveries: new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
-    findWebhook: (accountId, webhookId) => cache.get(accountId, webhookId),
+    // Read fresh for every delivery (one strongly consistent read): a webhook switched off a moment
+    // ago must not get another request.
+    findWebhook: (accountId, webhookId) => webhooks.get(accountId, webhookId),
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();
@@ -106,14 +107,16 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     }
   };
 
-  const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), { context, skipGroupOnError: true });
+  const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), {
+    context,
+    skipGroupOnError: true,
+    // Every message waiting for a retry is an expected outcome, not a function error.
+    throwOnFullBatchFailure: false,
+  });
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  // The group's later messages failed unprocessed; they wait exactly as long as the group's head.
-  const held = event.Records.filter((r) => failed.has(r.messageId) && delays.has(r.attributes.MessageGroupId ?? ''))
-    .filter((r, i, all) => all.findIndex((x) => x.attributes.MessageGroupId === r.attributes.MessageGroupId) !== i)
-    .map((r) => ({ id: r.messageId, receiptHandle: r.receiptHandle, seconds: delays.get(r.attributes.MessageGroupId!)! }));
+  const held = heldBehindGroupHead(event.Records, failed, delays);
   if (held.length > 0) await queue.delayAll(held);
-  metrics.publishStoredMetrics();
+  publishMetrics();
   return response;
 }
 

@@ -10,7 +10,7 @@ import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
 import { EventRouter } from '../../shared/ingest/router';
 import { logger } from '../../shared/observability/logger';
-import { count, metrics } from '../../shared/observability/metrics';
+import { count, publishMetrics } from '../../shared/observability/metrics';
 import { AccountWebhooksCache } from '../../shared/webhooks/cache';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { METRICS } from '../../shared/wiring';
@@ -40,7 +40,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     const result = await router!.route(record.body);
     if (result.outcome === 'rejected') logger.warn('event rejected', { messageId: record.messageId, reason: result.reason });
   };
-  const response = await processPartialResponse(event, routeRecord, new BatchProcessor(EventType.SQS), { context });
-  metrics.publishStoredMetrics();
+  // In record order, one at a time: events enqueue for their webhooks in the order they arrived.
+  const response = await processPartialResponse(event, routeRecord, new BatchProcessor(EventType.SQS), { context, processInParallel: false, throwOnFullBatchFailure: false });
+  publishMetrics();
   return response;
 }

@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ env });
   const token = await runtime.tokens.issue(DEMO_ACCOUNT);
   console.log(`Admin API:  ${runtime.apiUrl}`);
+  console.log(`PutEvents:  ${runtime.eventsUrl}  (bus ${env.EVENT_BUS_NAME})`);
   console.log(`Admin token for account ${DEMO_ACCOUNT}:\n${token}`);
   console.log(`started in ${Date.now() - startedAt} ms`);
   console.log('ready');

@@ -2,11 +2,18 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as apiHandler } from '../../functions/api/handler';
+import { handler as deliveryHandler } from '../../functions/delivery/handler';
+import { handler as routerHandler } from '../../functions/router/handler';
 import { resetSettings } from '../../shared/config';
+import { DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { LocalEventBus } from './event-bus';
+import { startLocalQueues } from './queues';
+import { startPoller } from './sqs-poller';
 import { ensureTable } from './table';
 
 /**
@@ -29,6 +36,13 @@ export const LocalEnvSchema = z.object({
   ALLOW_PRIVATE_TARGETS: flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
   ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
+  /** Consumers of the delivery queue at once (Lambda: one per active message group, up to the cap). */
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /**
+   * Router invocations at once. One keeps each account's events in the order they were put; more
+   * route faster but may swap events put within the same moment (listeners order by timestamp).
+   */
+  ROUTER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(1),
 });
 export type LocalEnv = z.infer<typeof LocalEnvSchema>;
 
@@ -48,6 +62,7 @@ export interface RuntimeOptions {
 
 export interface LocalRuntime {
   readonly apiUrl: string;
+  readonly eventsUrl: string;
   readonly tokens: LocalTokens;
   stop(): Promise<void>;
 }
@@ -74,6 +89,8 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // CloudWatch metrics (EMF lines) mean nothing on one machine; logs stay on.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       TABLE_NAME: env.TABLE_NAME,
       EVENT_BUS_NAME: env.EVENT_BUS_NAME,
@@ -87,12 +104,65 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     await ensureTable(dynamo, env.TABLE_NAME);
     dynamo.destroy();
 
+    const region = process.env.AWS_REGION!;
+    const queues = await startLocalQueues({ dataDir, host: '127.0.0.1', region });
+    stops.push(() => queues.stop());
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SQS: queues.endpoint,
+      DELIVERY_QUEUE_URL: queues.deliveryQueueUrl,
+      DELIVERY_DLQ_URL: queues.deliveryDlqUrl,
+    });
+    resetSettings();
+    const sqsClient = new SQSClient({ endpoint: queues.endpoint });
+
+    const bus = new LocalEventBus({
+      host: env.HOST,
+      port: env.EVENTS_PORT,
+      busName: env.EVENT_BUS_NAME,
+      rules: [{ pattern: INGEST_EVENT_PATTERN, queueUrl: queues.ingestQueueUrl }],
+      sqsClient,
+      region,
+    });
+    const eventsUrl = await bus.start();
+    stops.push(() => bus.stop());
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventsUrl;
+
+    // Stopped before the queues (pushed later, so stopped earlier): in-flight invocations finish first.
+    const pollers = [
+      startPoller({
+        sqsClient,
+        queueUrl: queues.ingestQueueUrl,
+        queueArn: queues.ingestQueueArn,
+        region,
+        batchSize: INGEST_QUEUE.batchSize,
+        concurrency: env.ROUTER_CONCURRENCY,
+        handler: routerHandler,
+        functionName: 'router',
+        functionTimeoutMs: ROUTER_FUNCTION.timeoutSeconds * 1000,
+      }),
+      startPoller({
+        sqsClient,
+        queueUrl: queues.deliveryQueueUrl,
+        queueArn: queues.deliveryQueueArn,
+        region,
+        batchSize: DELIVERY_QUEUE.batchSize,
+        concurrency: env.DELIVERY_CONCURRENCY,
+        handler: deliveryHandler,
+        functionName: 'delivery',
+        functionTimeoutMs: DELIVERY_FUNCTION.timeoutSeconds * 1000,
+      }),
+    ];
+    stops.push(async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+      sqsClient.destroy();
+    });
+
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens });
     const apiUrl = await api.start();
     stops.push(() => api.stop());
 
-    return { apiUrl, tokens, stop: stopAll };
+    return { apiUrl, eventsUrl, tokens, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

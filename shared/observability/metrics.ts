@@ -7,3 +7,8 @@ export const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: 
 export function count(name: (typeof METRICS)[keyof typeof METRICS], value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);
 }
+
+/** Flushes this invocation's metrics; an invocation that counted nothing writes nothing. */
+export function publishMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}

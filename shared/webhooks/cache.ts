@@ -3,7 +3,7 @@ import type { WebhookRepository } from './repository';
 
 /**
  * An account's webhooks, cached per container for a few seconds: a burst of events for one account
- * costs one Query, and an admin's edit reaches the router and the workers within `ttlMs`.
+ * costs one Query, and an admin's edit reaches the router within `ttlMs`.
  */
 export class AccountWebhooksCache {
   private readonly entries = new Map<number, { at: number; webhooks: Promise<Webhook[]> }>();
@@ -24,9 +24,5 @@ export class AccountWebhooksCache {
     this.entries.set(accountId, { at: this.now(), webhooks });
     webhooks.catch(() => this.entries.delete(accountId));
     return webhooks;
-  }
-
-  async get(accountId: number, webhookId: string): Promise<Webhook | undefined> {
-    return (await this.forAccount(accountId)).find((w) => w.id === webhookId);
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseLocalEnv, startLocalRuntime, type LocalRuntime } from '../../../infra/local/runtime';
+import { LocalEnvSchema, parseLocalEnv, startLocalRuntime, type LocalRuntime } from '../../../infra/local/runtime';
 
 /**
  * The local runtime as tests drive it: on loopback, ephemeral ports, its own table on the suite's
@@ -13,7 +13,9 @@ export interface TestRuntime extends LocalRuntime {
   api(path: string, init?: RequestInit & { accountId?: number; token?: string | null }): Promise<Response>;
 }
 
+/** `env` may also hold service settings (RETRY_DELAYS_SECONDS, …): the handlers read those from process.env. */
 export async function startTestRuntime(env: Record<string, string> = {}): Promise<TestRuntime> {
+  for (const [name, value] of Object.entries(env)) if (!(name in LocalEnvSchema.shape)) process.env[name] = value;
   const dataDir = await mkdtemp(join(tmpdir(), 'lms-webhooks-'));
   const runtime = await startLocalRuntime({
     env: parseLocalEnv({
