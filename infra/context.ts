@@ -1,5 +1,5 @@
 import type { Node } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Schedule expressions EventBridge accepts: `rate(1 minute|hour|day)`, `rate(N minutes|hours|days)`

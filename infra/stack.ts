@@ -64,6 +64,7 @@ export class LmsWebhooksStack extends Stack {
       ...shared,
       schedule: context.batchSchedule,
       deliveryQueue: deliveryQueues.queue,
+      bus: ingest.bus,
     });
     const api = new Api(this, 'Api', {
       ...shared,

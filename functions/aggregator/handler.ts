@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { eventBridge } from '../../shared/adapters/eventbridge';
 import { sqs } from '../../shared/adapters/sqs';

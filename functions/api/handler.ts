@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
@@ -32,6 +32,7 @@ const EventSchema = z.object({
 });
 
 let dependencies: ApiDependencies | undefined;
+let outbox: DeliveryOutbox | undefined;
 
 function apiDependencies(): ApiDependencies {
   if (!dependencies) {
@@ -48,7 +49,7 @@ function apiDependencies(): ApiDependencies {
       }),
       deliveries: new DeliveryService({
         repository: deliveryRepository,
-        outbox: () => new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+        outbox: () => (outbox ??= new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL')))),
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),

@@ -1,9 +1,9 @@
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AGGREGATOR_FUNCTION } from '../../shared/wiring';
+import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 export interface BatchProps extends ServiceContext {
@@ -11,6 +11,8 @@ export interface BatchProps extends ServiceContext {
   readonly schedule: string;
   /** Where the aggregator queues the batched deliveries. */
   readonly deliveryQueue: IQueue;
+  /** The service bus: a run that cannot finish in time puts a continuation event on it. */
+  readonly bus: IEventBus;
 }
 
 /** The aggregator Lambda, run on the batch schedule to flush the batch events collected so far. */
@@ -25,7 +27,14 @@ export class Batch extends Construct {
       schedule: Schedule.expression(props.schedule),
       targets: [new LambdaFunction(fn)],
     });
+    new Rule(this, 'Continuation', {
+      description: 'Continues a batch flush that ran out of time in one invocation.',
+      eventBus: props.bus,
+      eventPattern: BATCH_CONTINUATION_EVENT_PATTERN as unknown as EventPattern,
+      targets: [new LambdaFunction(fn)],
+    });
     props.deliveryQueue.grantSendMessages(fn);
+    props.bus.grantPutEventsTo(fn);
     this.function = fn;
   }
 }

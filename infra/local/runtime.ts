@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as aggregatorHandler } from '../../functions/aggregator/handler';
 import { handler as apiHandler } from '../../functions/api/handler';

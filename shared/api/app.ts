@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BatchSummary } from '../batch/pending-store';
 import { catalogueView } from '../catalogue';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CatalogueViewSchema } from '../catalogue';
 import { CreateWebhookSchema, UpdateWebhookSchema, WebhookViewSchema } from '../webhooks/model';
 import { ProblemSchema } from './problem';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError, type FieldError } from '../errors';
 
 /** RFC 9457 problem details: the one place where errors become HTTP answers. */

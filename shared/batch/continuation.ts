@@ -1,5 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../wiring';
 import { MAX_CONTINUATIONS, type ScheduledFlush } from './aggregator';
 

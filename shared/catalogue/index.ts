@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The LMS event catalogue, as Adobe Learning Manager documents it. Data schemas are lenient where

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { findEvent, type DeliveryKind } from '../catalogue';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { EVENT_SOURCE } from '../wiring';

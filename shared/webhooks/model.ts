@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_NAMES } from '../catalogue';
 
 /** Webhook model: what admins send, what is stored, and the view that never carries a secret. */

@@ -236,6 +236,14 @@ describe('batch schedule', () => {
       Targets: [Match.objectLike({ Arn: arnOf('Batch/Aggregator/Function') })],
     });
   });
+
+  test('a flush that runs out of time continues through its own event on the bus', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: id('Ingest/Bus') },
+      EventPattern: { source: ['lms.webhooks.internal'], 'detail-type': ['BATCH_FLUSH_CONTINUATION'] },
+      Targets: [Match.objectLike({ Arn: arnOf('Batch/Aggregator/Function') })],
+    });
+  });
 });
 
 describe('alarms', () => {
