@@ -3,16 +3,18 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { handler as aggregatorHandler } from '../../functions/aggregator/handler';
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { resetSettings } from '../../shared/config';
-import { DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import { AGGREGATOR_FUNCTION, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { LocalEventBus } from './event-bus';
 import { startLocalQueues } from './queues';
+import { startScheduler } from './scheduler';
 import { startPoller } from './sqs-poller';
 import { ensureTable } from './table';
 
@@ -156,6 +158,19 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       await Promise.all(pollers.map((p) => p.stop()));
       sqsClient.destroy();
     });
+
+    // Stopped before the queues: a flush in progress finishes enqueueing its deliveries. Runs never
+    // overlap here, so a flush that asks for a continuation (no rule for it on the local bus) is
+    // simply continued by the next run.
+    const batchSchedule = startScheduler({
+      expression: env.BATCH_SCHEDULE,
+      handler: aggregatorHandler,
+      functionName: 'aggregator',
+      functionTimeoutMs: AGGREGATOR_FUNCTION.timeoutSeconds * 1000,
+      ruleName: 'batch-schedule',
+      region,
+    });
+    stops.push(() => batchSchedule.stop());
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens });
