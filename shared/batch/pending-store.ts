@@ -36,6 +36,9 @@ export const pendingKeys = {
 export const DUE_SHARDS = 16;
 /** How long an event id stays known after it was added: ALM's 7-day retention. */
 const DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600;
+/** Events per transaction (two items each; DynamoDB allows 100 items and 4 MB). */
+const TRANSACTION_EVENTS = 50;
+const TRANSACTION_BYTES = 2 * 1024 * 1024;
 /** BatchWriteItem's limit. */
 const WRITE_BATCH = 25;
 const UNPROCESSED_RETRIES = 6;
@@ -100,43 +103,23 @@ export class PendingStore {
    * errors propagate so the router's ingest message is retried.
    */
   async add(webhook: Webhook, event: LmsEvent): Promise<void> {
+    await this.addMany(webhook, [event]);
+  }
+
+  /**
+   * Adds several batch events for one webhook, in the given arrival order, as `add` does each:
+   * up to 50 events per transaction, each event id stored once (backfills, the benchmark).
+   */
+  async addMany(webhook: Webhook, events: readonly LmsEvent[]): Promise<void> {
     const now = this.now();
-    const pk = pendingKeys.partition(webhook.id);
-    const eventItem = {
-      pk,
-      sk: `${pendingKeys.eventPrefix}${pad(event.timestamp)}#${this.arrivalKey(now)}#${event.eventId}`,
-      accountId: webhook.accountId,
-      arrivedAt: now,
-      // A string keeps the producer's JSON exact (numbers, nesting) and costs no attribute mapping.
-      event: JSON.stringify(event),
-    };
-    let added = true;
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { pk, sk: pendingKeys.seen(event.eventId), expiresAt: Math.floor(now / 1000) + DEDUPE_WINDOW_SECONDS },
-                // TTL deletes lazily, so an expired marker must not count as seen.
-                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSeconds',
-                ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
-              },
-            },
-            { Put: { TableName: this.tableName, Item: eventItem } },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException) || error.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed') throw error;
-      added = false;
-    }
-    // Also on a duplicate: a crash after the transaction may have left the event without its marker.
+    const unique = [...new Map(events.map((e) => [e.eventId, e])).values()];
+    let added = 0;
+    for (const group of transactionGroups(unique)) added += await this.writeEvents(webhook, group, now);
+    // Also when all were duplicates: a crash after an earlier write may have left events without their marker.
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk, sk: pendingKeys.due },
+        Key: { pk: pendingKeys.partition(webhook.id), sk: pendingKeys.due },
         UpdateExpression:
           'SET webhookId = :webhookId, accountId = :accountId, gsi1pk = :shard, gsi1sk = if_not_exists(gsi1sk, :since) ADD version :one, pendingCount :added',
         ExpressionAttributeValues: {
@@ -145,10 +128,54 @@ export class PendingStore {
           ':shard': pendingKeys.dueIndex(dueShard(webhook.id)),
           ':since': `${new Date(now).toISOString()}#${webhook.id}`,
           ':one': 1,
-          ':added': added ? 1 : 0,
+          ':added': added,
         },
       }),
     );
+  }
+
+  /** Writes each event with its `SEEN` marker in one transaction, leaving out those seen before; returns how many were new. */
+  private async writeEvents(webhook: Webhook, events: readonly LmsEvent[], now: number): Promise<number> {
+    const pk = pendingKeys.partition(webhook.id);
+    const nowSeconds = Math.floor(now / 1000);
+    let writes = events.map((event) => [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { pk, sk: pendingKeys.seen(event.eventId), expiresAt: nowSeconds + DEDUPE_WINDOW_SECONDS },
+          // TTL deletes lazily, so an expired marker must not count as seen.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSeconds',
+          ExpressionAttributeValues: { ':nowSeconds': nowSeconds },
+        },
+      },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            pk,
+            sk: `${pendingKeys.eventPrefix}${pad(event.timestamp)}#${this.arrivalKey(now)}#${event.eventId}`,
+            accountId: webhook.accountId,
+            arrivedAt: now,
+            // A string keeps the producer's JSON exact (numbers, nesting) and costs no attribute mapping.
+            event: JSON.stringify(event),
+          },
+        },
+      },
+    ]);
+    while (writes.length > 0) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: writes.flat() }));
+        return writes.length;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const seen = (i: number) => reasons[2 * i]?.Code === 'ConditionalCheckFailed';
+        // Anything but "seen before" (a conflict, throttling) is the caller's to retry.
+        if (!writes.some((_, i) => seen(i))) throw error;
+        writes = writes.filter((_, i) => !seen(i));
+      }
+    }
+    return 0;
   }
 
   /** Webhooks with pending events, longest waiting first within each shard: one Query per shard page, no scan. */
@@ -347,6 +374,24 @@ export function nextFlushAt(expression: string, lastRun: LastRun | undefined, no
   const anchor = lastRun?.expression === expression && lastRun.firedAt <= now ? lastRun.firedAt : undefined;
   if (anchor === undefined) return now + schedule.everyMs;
   return anchor + (Math.floor((now - anchor) / schedule.everyMs) + 1) * schedule.everyMs;
+}
+
+function transactionGroups(events: readonly LmsEvent[]): LmsEvent[][] {
+  const groups: LmsEvent[][] = [];
+  let group: LmsEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event));
+    if (group.length > 0 && (group.length === TRANSACTION_EVENTS || bytes + size > TRANSACTION_BYTES)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(event);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 function pad(ms: number): string {

@@ -51,6 +51,16 @@ describe('adding batch events', () => {
     expect(stored).toMatchObject({ event, arrivedAt: clock });
   });
 
+  it('adds many events at once with the same guarantees: each id once, in order, counted', async () => {
+    const webhook = webhookFixture();
+    await store.add(webhook, batchEvent(7));
+    const events = Array.from({ length: 120 }, (_, i) => batchEvent(120 - i));
+    await store.addMany(webhook, [...events, batchEvent(3)]);
+
+    expect((await readAll(webhook.id)).map((p) => p.event.eventId)).toEqual(Array.from({ length: 120 }, (_, i) => `evt-${i + 1}`));
+    expect((await store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(120);
+  });
+
   it('keeps the backlogs of different webhooks apart', async () => {
     const first = webhookFixture();
     const second = webhookFixture();

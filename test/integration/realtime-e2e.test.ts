@@ -2,6 +2,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
+import { eventually } from './support/eventually';
 import { startListener, type TestListener } from './support/listener';
 import { producer } from './support/producer';
 import { startTestRuntime, type TestRuntime } from './support/runtime';
@@ -35,16 +36,6 @@ async function createWebhook(accountId: number, body: Record<string, unknown> = 
   });
   expect(response.status).toBe(201);
   return (await response.json()) as { id: string; signingSecret?: string };
-}
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('real-time delivery end to end', () => {
