@@ -13,10 +13,11 @@ import { type EventPattern, matchesEventPattern, validateEventPattern } from './
  * here every bus but the configured one is a per-entry InvalidArgument, so a producer's mistake
  * shows.
  */
-export interface EventRule {
-  readonly pattern: EventPattern;
-  readonly queueUrl: string;
-}
+/** A rule's target: an SQS queue, or a function invoked asynchronously (as EventBridge invokes Lambda). */
+export type EventRule = { readonly pattern: EventPattern } & (
+  | { readonly queueUrl: string }
+  | { readonly invoke: (event: EventBridgeEvent<string, unknown>) => void }
+);
 
 export interface EventBusOptions {
   readonly host: string;
@@ -152,7 +153,7 @@ export class LocalEventBus {
     return undefined;
   }
 
-  /** Builds the event as EventBridge delivers it to an SQS target and sends it to every matching rule's queue. */
+  /** Builds the event as EventBridge delivers it to its targets and hands it to every matching rule's target. */
   private async publish(entry: PutEventsRequestEntry): Promise<ResultEntry> {
     const event: EventBridgeEvent<string, unknown> = {
       version: '0',
@@ -168,7 +169,8 @@ export class LocalEventBus {
     try {
       for (const rule of this.options.rules) {
         if (!matchesEventPattern(rule.pattern, event)) continue;
-        await this.options.sqsClient.send(new SendMessageCommand({ QueueUrl: rule.queueUrl, MessageBody: JSON.stringify(event) }));
+        if ('invoke' in rule) rule.invoke(event);
+        else await this.options.sqsClient.send(new SendMessageCommand({ QueueUrl: rule.queueUrl, MessageBody: JSON.stringify(event) }));
       }
     } catch (error) {
       // AWS would retry the target; here the producer is told, so the event is not lost.

@@ -8,10 +8,11 @@ import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { resetSettings } from '../../shared/config';
-import { AGGREGATOR_FUNCTION, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { asyncInvoker } from './async-invoker';
 import { LocalEventBus } from './event-bus';
 import { startLocalQueues } from './queues';
 import { startScheduler } from './scheduler';
@@ -117,16 +118,22 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     resetSettings();
     const sqsClient = new SQSClient({ endpoint: queues.endpoint });
 
+    // A flush that runs out of time continues through its own event on the bus, as in AWS.
+    const aggregator = asyncInvoker({ functionName: 'aggregator', timeoutSeconds: AGGREGATOR_FUNCTION.timeoutSeconds, handler: aggregatorHandler });
     const bus = new LocalEventBus({
       host: env.HOST,
       port: env.EVENTS_PORT,
       busName: env.EVENT_BUS_NAME,
-      rules: [{ pattern: INGEST_EVENT_PATTERN, queueUrl: queues.ingestQueueUrl }],
+      rules: [
+        { pattern: INGEST_EVENT_PATTERN, queueUrl: queues.ingestQueueUrl },
+        { pattern: BATCH_CONTINUATION_EVENT_PATTERN, invoke: aggregator.invoke },
+      ],
       sqsClient,
       region,
     });
     const eventsUrl = await bus.start();
     stops.push(() => bus.stop());
+    stops.push(() => aggregator.stop());
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventsUrl;
 
     // Stopped before the queues (pushed later, so stopped earlier): in-flight invocations finish first.
@@ -159,9 +166,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       sqsClient.destroy();
     });
 
-    // Stopped before the queues: a flush in progress finishes enqueueing its deliveries. Runs never
-    // overlap here, so a flush that asks for a continuation (no rule for it on the local bus) is
-    // simply continued by the next run.
+    // Stopped before the queues: a flush in progress finishes enqueueing its deliveries.
     const batchSchedule = startScheduler({
       expression: env.BATCH_SCHEDULE,
       handler: aggregatorHandler,

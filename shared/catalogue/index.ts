@@ -20,15 +20,6 @@ const enrollment = {
   enrollmentSource: text.optional(),
   dateEnrolled: date.optional(),
 };
-const completion = {
-  userId: id,
-  loId: text,
-  loInstanceId: text,
-  loType: text,
-  enrollmentSource: text.optional(),
-  dateCompleted: date.optional(),
-  hasPassed: z.boolean().optional(),
-};
 const certificationCompletion = {
   userId: id,
   loId: text,
@@ -37,6 +28,7 @@ const certificationCompletion = {
   enrollmentSource: text.optional(),
   dateCompleted: date.optional(),
 };
+const completion = { ...certificationCompletion, hasPassed: z.boolean().optional() };
 const unenrollment = { userId: id, loId: text, loInstanceId: text, loType: text, enrollmentSource: text.optional() };
 const learningObject = { loId: text, loType: text };
 const learningObjectInstance = { loInstanceId: text, loId: text, loType: text };

@@ -1,3 +1,4 @@
+import { eventually } from './support/eventually';
 import { startListener, type TestListener } from './support/listener';
 import { producer } from './support/producer';
 import { startTestRuntime, type TestRuntime } from './support/runtime';
@@ -25,16 +26,6 @@ async function json<T>(path: string, init: RequestInit = {}): Promise<T> {
   return (await (await runtime.api(path, { accountId, ...init })).json()) as T;
 }
 
-async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value).slice(0, 400)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 it('disables the webhook when a delivery runs out of retries; redelivery after reactivation succeeds', async () => {
   listener.respond(() => ({ status: 503 }));
   const created = await runtime.api('/webhooks', {
@@ -45,7 +36,7 @@ it('disables the webhook when a delivery runs out of retries; redelivery after r
   const { id } = (await created.json()) as { id: string };
   await lms.put([lms.entry('COURSE_COMPLETED', { accountId, eventId: 'doomed', data })]);
 
-  const webhook = await until(
+  const webhook = await eventually(
     () => json<{ status: string; statusReason?: string; active: boolean }>(`/webhooks/${id}`),
     (w) => w.status === 'DISABLED',
   );
@@ -75,7 +66,7 @@ it('disables the webhook when a delivery runs out of retries; redelivery after r
 
   const received = await listener.waitFor(attemptsSoFar + 1);
   expect(received[attemptsSoFar]!.headers['webhook-id']).toBe(failed.items[0]!.id);
-  await until(
+  await eventually(
     () => json<{ status: string; attempts: unknown[] }>(`/webhooks/${id}/deliveries/${failed.items[0]!.id}`),
     (d) => d.status === 'SUCCEEDED',
   );
@@ -117,7 +108,7 @@ it('paginates and filters the delivery log, and hides other accounts’ logs', a
   });
   const { id } = (await created.json()) as { id: string };
   await lms.put(Array.from({ length: 5 }, (_, i) => lms.entry('COURSE_COMPLETED', { accountId: 4003, eventId: `log-${i}`, data })));
-  await until(
+  await eventually(
     async () => (await (await runtime.api(`/webhooks/${id}/deliveries?status=SUCCEEDED&limit=100`, { accountId: 4003 })).json()) as { items: unknown[] },
     (page) => page.items.length === 5,
   );
