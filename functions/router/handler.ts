@@ -8,7 +8,8 @@ import { DeliveryOutbox } from '../../shared/deliveries/outbox';
 import { DeliveryQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
-import { EventRouter } from '../../shared/ingest/router';
+import { orderingKey } from '../../shared/ingest/producer-event';
+import { EventRouter, type RouteResult } from '../../shared/ingest/router';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
 import { AccountWebhooksCache } from '../../shared/webhooks/cache';
@@ -35,13 +36,22 @@ function build(): EventRouter {
  * fails (storage or queue trouble) is retried alone; rejected events are recorded, not failed.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  router ??= build();
+  const eventRouter = (router ??= build());
+  // Accounts in parallel, each account's events one after another in record order, so they
+  // enqueue for their webhooks in the order they arrived.
+  const routed = new Map<string, Promise<RouteResult>>();
+  const accountTails = new Map<string, Promise<unknown>>();
+  for (const record of event.Records) {
+    const key = orderingKey(record.body);
+    const run = (accountTails.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => eventRouter.route(record.body));
+    accountTails.set(key, run);
+    routed.set(record.messageId, run);
+  }
   const routeRecord = async (record: SQSRecord): Promise<void> => {
-    const result = await router!.route(record.body);
+    const result = await routed.get(record.messageId)!;
     if (result.outcome === 'rejected') logger.warn('event rejected', { messageId: record.messageId, reason: result.reason });
   };
-  // In record order, one at a time: events enqueue for their webhooks in the order they arrived.
-  const response = await processPartialResponse(event, routeRecord, new BatchProcessor(EventType.SQS), { context, processInParallel: false, throwOnFullBatchFailure: false });
+  const response = await processPartialResponse(event, routeRecord, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
   publishMetrics();
   return response;
 }

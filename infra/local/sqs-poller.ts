@@ -70,8 +70,20 @@ export function startPoller(options: PollerOptions): Poller {
   // Handler runs, tracked apart from the workers: one that outlives its timeout is still awaited by stop().
   const running = new Set<Promise<unknown>>();
 
-  async function work(): Promise<void> {
+  // One receive in flight at a time, handing batches to up to `concurrency` invocations: idle
+  // consumers parked in long polls would each be woken by every new message (as fauxqs does) and
+  // mostly come back empty.
+  const invocations = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+  const freeSlot = () => new Promise<void>((resolve) => (slotFreed = resolve));
+  stopping.signal.addEventListener('abort', () => slotFreed?.());
+
+  async function receiveLoop(): Promise<void> {
     while (!stopping.signal.aborted) {
+      if (invocations.size >= options.concurrency) {
+        await freeSlot();
+        continue;
+      }
       let messages: Message[];
       try {
         const received = await sqsClient.send(
@@ -95,7 +107,11 @@ export function startPoller(options: PollerOptions): Poller {
         await release(messages);
         return;
       }
-      await invoke(messages);
+      const invocation = invoke(messages).finally(() => {
+        invocations.delete(invocation);
+        slotFreed?.();
+      });
+      invocations.add(invocation);
     }
   }
 
@@ -152,11 +168,12 @@ export function startPoller(options: PollerOptions): Poller {
     }
   }
 
-  const workers = Array.from({ length: options.concurrency }, () => work());
+  const loop = receiveLoop();
   return {
     async stop() {
       stopping.abort();
-      await Promise.all(workers);
+      await loop;
+      await Promise.allSettled([...invocations]);
       await Promise.allSettled([...running]);
     },
   };

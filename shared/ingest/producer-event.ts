@@ -71,6 +71,19 @@ export function validateProducerEvent(body: string): Validation {
   };
 }
 
+/**
+ * The key whose events must be routed one after another (the account), read cheaply from the
+ * raw message; anything unparseable shares one key, and is rejected in turn.
+ */
+export function orderingKey(body: string): string {
+  try {
+    const accountId = (JSON.parse(body) as { detail?: { accountId?: unknown } }).detail?.accountId;
+    return typeof accountId === 'number' || typeof accountId === 'string' ? String(accountId) : '';
+  } catch {
+    return '';
+  }
+}
+
 /** A stable 0–999999 tiebreaker for events of the same millisecond. */
 function sequenceOf(eventId: string): number {
   return createHash('sha256').update(eventId).digest().readUInt32BE(0) % 1_000_000;
