@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DeliveryOutbox } from '../deliveries/outbox';
 import { chunkForBatches, type LmsEvent } from '../delivery/envelope';
 import type { Webhook } from '../webhooks/model';
+import { parseScheduleExpression } from '../schedule';
 import type { DueWebhook, Lease, PendingEvent, PendingStore } from './pending-store';
 
 /**
@@ -79,7 +80,27 @@ interface WebhookOutcome {
   flushed: number;
   requests: number;
   dropped: number;
-  state: 'drained' | 'unfinished' | 'busy' | 'failed';
+  /** `settling`: the trailing part-full request waits for the burst still arriving. */
+  state: 'drained' | 'unfinished' | 'settling' | 'busy' | 'failed';
+}
+
+/** The longest a trailing part-full request waits for more events of a burst still arriving. */
+const MAX_SETTLE_MS = 30_000;
+
+/**
+ * A burst that is still arriving when the schedule fires would be cut into part-full requests at
+ * every tick. So the trailing part-full request waits while its newest event is younger than one
+ * period (at most 30 s) — but never once its oldest event has waited two periods, so a slow trickle
+ * is at most one schedule period late.
+ */
+export function holdsBackTail(tail: readonly PendingEvent[], maxEvents: number, scheduleExpression: string, now: number): boolean {
+  if (tail.length === 0 || tail.length >= maxEvents) return false;
+  const schedule = parseScheduleExpression(scheduleExpression, { allowSeconds: true });
+  const periodMs = schedule.kind === 'rate' ? schedule.everyMs : 2 * MAX_SETTLE_MS;
+  const settleMs = Math.min(periodMs, MAX_SETTLE_MS);
+  const newest = Math.max(...tail.map((e) => e.arrivedAt));
+  const oldest = Math.min(...tail.map((e) => e.arrivedAt));
+  return now - newest < settleMs && now - oldest < 2 * periodMs;
 }
 
 /** Flushes every due webhook's backlog within the invocation's time, then continues if work is left. */
@@ -135,6 +156,7 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
     // Deactivated, disabled or deleted before the flush: its events are not sent.
     const target = webhook?.status === 'ACTIVE' ? webhook : undefined;
     let carried: PendingEvent[] = [];
+    let settling = false;
     let after: string | undefined;
     while (now() < window.stopAt) {
       const page = await deps.store.read(lease.webhookId, { limit: deps.pageSize ?? DEFAULT_PAGE_SIZE, ...(after !== undefined && { after }) });
@@ -144,8 +166,13 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
         outcome.dropped += page.items.length;
       } else {
         const chunks = chunk(deps, target.accountId, [...carried, ...page.items]);
-        // The last chunk of a page may still fill up from the next page.
+        // The last chunk of a page may still fill up from the next page, or, at the end of the
+        // backlog, from events still arriving.
         carried = last ? [] : (chunks.pop() ?? []);
+        if (last && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, deps.scheduleExpression, now())) {
+          chunks.pop();
+          settling = true;
+        }
         for (const events of chunks) {
           if (now() >= window.stopAt) return outcome;
           await send(deps, target, lease, events);
@@ -154,7 +181,7 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
         }
       }
       if (last) {
-        outcome.state = 'drained';
+        outcome.state = settling ? 'settling' : 'drained';
         break;
       }
       after = page.nextKey;

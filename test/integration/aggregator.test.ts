@@ -62,6 +62,8 @@ function harness(): Harness {
       webhooks: { get: async (_accountId, id) => webhooks.get(id) },
       scheduleExpression: 'rate(15 minutes)',
       maxEvents: 100,
+      // The flush runs a minute after the events arrived: the burst has settled.
+      now: () => Date.now() + 60_000,
       continueLater: async (next) => {
         continuations.push(next);
       },
@@ -108,6 +110,26 @@ describe('a scheduled flush', () => {
     expect(report).toMatchObject({ flushedEvents: 250, requests: 3, unfinished: false, continued: false });
     expect(await pendingIds(h, webhook.id)).toEqual([]);
     expect((await h.store.dueWebhooks()).map((d) => d.webhookId)).not.toContain(webhook.id);
+  });
+
+  it('holds back a trailing part-full request while its burst is still arriving, and sends it once settled', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 250));
+
+    // The schedule fires while the events are still arriving (rate(2 seconds): they are younger than 2 s).
+    const early = await flushDueWebhooks(h.deps({ scheduleExpression: 'rate(2 seconds)', now: () => Date.now() }), invocation());
+    expect(h.outbox.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([100, 100]);
+    expect(early).toMatchObject({ flushedEvents: 200, unfinished: false, continued: false });
+    expect(await pendingIds(h, webhook.id)).toHaveLength(50);
+    expect((await h.store.dueWebhooks()).map((d) => d.webhookId)).toContain(webhook.id);
+
+    // The next tick, the burst has settled: the rest goes as one request, in order.
+    await flushDueWebhooks(h.deps({ scheduleExpression: 'rate(2 seconds)', now: () => Date.now() + 2500 }), invocation());
+    expect(h.outbox.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([100, 100, 50]);
+    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 250).map((e) => e.eventId));
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
   });
 
   it('keeps each envelope within 256 KB and sends an oversized event alone, without stopping the flush', async () => {

@@ -119,4 +119,23 @@ describe('batch events end to end', () => {
     const deactivatedLog = (await (await runtime.api(`/webhooks/${deactivated.id}/deliveries`, { accountId: ACCOUNT })).json()) as { items: unknown[] };
     expect(deactivatedLog.items).toEqual([]);
   }, 300_000);
+
+  it('sends a burst arriving across schedule ticks as full requests: 100 + 100 + 50, in order', async () => {
+    await createWebhook('burst');
+    const base = Date.UTC(2026, 1, 1);
+    for (let i = 0; i < 250; i += 10) {
+      const entries = Array.from({ length: 10 }, (_, k) => i + k).map((n) =>
+        lms.entry('COURSE_ENROLLMENT_BATCH', { accountId: ACCOUNT, eventId: `burst-${n}`, timestamp: base + n * 1000, data: enrolment(n) }),
+      );
+      expect((await lms.put(entries)).FailedEntryCount).toBe(0);
+    }
+    const received = await eventually(
+      async () => listener.received.filter((r) => r.path === '/hook/burst'),
+      (requests) => requests.reduce((sum, r) => sum + (JSON.parse(r.body) as { events: unknown[] }).events.length, 0) >= 250,
+      90_000,
+    );
+    const bodies = received.map((r) => JSON.parse(r.body) as { events: { eventId: string }[] });
+    expect(bodies.map((b) => b.events.length)).toEqual([100, 100, 50]);
+    expect(bodies.flatMap((b) => b.events.map((e) => e.eventId))).toEqual(Array.from({ length: 250 }, (_, n) => `burst-${n}`));
+  }, 120_000);
 });
