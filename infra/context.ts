@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { describeIssues } from '../shared/config';
 
 /**
  * Schedule expressions EventBridge accepts: `rate(1 minute|hour|day)`, `rate(N minutes|hours|days)`
@@ -56,8 +57,7 @@ export function readDeploymentContext(node: Node): DeploymentContext {
   const raw = Object.fromEntries(CONTEXT_KEYS.map((key) => [key, node.tryGetContext(key)]));
   const result = DeploymentContextSchema.safeParse(raw);
   if (!result.success) {
-    const detail = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid CDK context: ${detail}`);
+    throw new Error(`Invalid CDK context: ${describeIssues(result.error)}`);
   }
   return result.data;
 }

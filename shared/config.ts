@@ -36,11 +36,15 @@ export type SettingName = keyof z.input<typeof SettingsSchema>;
 
 export class ConfigError extends Error {}
 
+/** `path: message; …` — how settings, local options and CDK context report what is wrong. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+}
+
 export function parseSettings(env: Record<string, string | undefined>): Settings {
   const result = SettingsSchema.safeParse(env);
   if (!result.success) {
-    const detail = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`Invalid configuration: ${detail}`);
+    throw new ConfigError(`Invalid configuration: ${describeIssues(result.error)}`);
   }
   return result.data;
 }

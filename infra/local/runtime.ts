@@ -7,7 +7,7 @@ import { handler as aggregatorHandler } from '../../functions/aggregator/handler
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
-import { resetSettings } from '../../shared/config';
+import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
@@ -52,7 +52,7 @@ export type LocalEnv = z.infer<typeof LocalEnvSchema>;
 export function parseLocalEnv(env: Record<string, string | undefined>): LocalEnv {
   const result = LocalEnvSchema.safeParse(env);
   if (!result.success) {
-    throw new Error(`Invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`Invalid configuration: ${describeIssues(result.error)}`);
   }
   return result.data;
 }

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import type { BatchSummary } from '../batch/pending-store';
+import { AccountIdSchema } from '../account';
 import { catalogueView } from '../catalogue';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
@@ -130,8 +130,6 @@ export function problemResponse(error: unknown): ApiResponse {
     body: JSON.stringify(problem),
   };
 }
-
-const AccountIdSchema = z.union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)]).pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
 
 export function accountFromClaims(claims: Readonly<Record<string, unknown>> | undefined, claimName: string): number {
   const result = AccountIdSchema.safeParse(claims?.[claimName]);

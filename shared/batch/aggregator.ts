@@ -74,6 +74,8 @@ interface Window {
   readonly runId: string;
   readonly stopAt: number;
   readonly leaseUntil: number;
+  /** Parsed once per run, for holding back a burst's trailing request. */
+  readonly schedulePeriodMs: number;
 }
 
 interface WebhookOutcome {
@@ -82,6 +84,12 @@ interface WebhookOutcome {
   dropped: number;
   /** `settling`: the trailing part-full request waits for the burst still arriving. */
   state: 'drained' | 'unfinished' | 'settling' | 'busy' | 'failed';
+}
+
+/** The schedule's period; a cron schedule counts as one that settles for the longest wait. */
+export function schedulePeriodMs(scheduleExpression: string): number {
+  const schedule = parseScheduleExpression(scheduleExpression, { allowSeconds: true });
+  return schedule.kind === 'rate' ? schedule.everyMs : 2 * MAX_SETTLE_MS;
 }
 
 /** The longest a trailing part-full request waits for more events of a burst still arriving. */
@@ -93,10 +101,8 @@ const MAX_SETTLE_MS = 30_000;
  * period (at most 30 s) — but never once its oldest event has waited two periods, so a slow trickle
  * is at most one schedule period late.
  */
-export function holdsBackTail(tail: readonly PendingEvent[], maxEvents: number, scheduleExpression: string, now: number): boolean {
+export function holdsBackTail(tail: readonly PendingEvent[], maxEvents: number, periodMs: number, now: number): boolean {
   if (tail.length === 0 || tail.length >= maxEvents) return false;
-  const schedule = parseScheduleExpression(scheduleExpression, { allowSeconds: true });
-  const periodMs = schedule.kind === 'rate' ? schedule.everyMs : 2 * MAX_SETTLE_MS;
   const settleMs = Math.min(periodMs, MAX_SETTLE_MS);
   const newest = Math.max(...tail.map((e) => e.arrivedAt));
   const oldest = Math.min(...tail.map((e) => e.arrivedAt));
@@ -111,6 +117,7 @@ export async function flushDueWebhooks(deps: AggregatorDependencies, invocation:
     runId: invocation.runId,
     stopAt: started + invocation.remainingMs - Math.min(STOP_MARGIN_MS, invocation.remainingMs / 10),
     leaseUntil: started + invocation.remainingMs + LEASE_SKEW_MS,
+    schedulePeriodMs: schedulePeriodMs(deps.scheduleExpression),
   };
   const due = await deps.store.dueWebhooks();
   const report = { dueWebhooks: due.length, flushedEvents: 0, requests: 0, droppedEvents: 0, busyWebhooks: 0, failedWebhooks: 0, unfinished: false, continued: false };
@@ -169,7 +176,7 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
         // The last chunk of a page may still fill up from the next page, or, at the end of the
         // backlog, from events still arriving.
         carried = last ? [] : (chunks.pop() ?? []);
-        if (last && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, deps.scheduleExpression, now())) {
+        if (last && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, window.schedulePeriodMs, now())) {
           chunks.pop();
           settling = true;
         }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { AccountIdSchema } from '../account';
 import { findEvent, type DeliveryKind } from '../catalogue';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { EVENT_SOURCE } from '../wiring';
@@ -16,8 +17,6 @@ const EventBridgeEnvelopeSchema = z.looseObject({
   time: z.string(),
   detail: z.unknown(),
 });
-
-const AccountIdSchema = z.union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)]).pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
 
 const DetailSchema = z.looseObject({
   accountId: AccountIdSchema,

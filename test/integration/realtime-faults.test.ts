@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '../../infra/local/dynamodb-local';
 import { startListener, type Reply, type TestListener } from './support/listener';
 import { producer } from './support/producer';
 import { startTestRuntime, type TestRuntime } from './support/runtime';
@@ -90,13 +90,8 @@ it('logs each failure mode as a failed attempt, retries on schedule, and holds l
 }, 60_000);
 
 it('records refused connections and keeps the delivery pending with its next attempt time', async () => {
-  const closedPort = await new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  // A port that was free a moment ago: nothing listens there.
+  const closedPort = await freePort();
   const webhookId = await createWebhook(3002, `http://127.0.0.1:${closedPort}/hook`);
   await lms.put([lms.entry('COURSE_COMPLETED', { accountId: 3002, data: data(1) })]);
 

@@ -1,4 +1,4 @@
-import { holdsBackTail } from '../../shared/batch/aggregator';
+import { holdsBackTail, schedulePeriodMs } from '../../shared/batch/aggregator';
 import type { PendingEvent } from '../../shared/batch/pending-store';
 
 const now = 1_000_000;
@@ -7,20 +7,20 @@ const tail = (count: number, arrivedAgoMs: number[]) =>
 
 describe('holding back the trailing part-full batch request', () => {
   it('holds it while its newest event is younger than one period', () => {
-    expect(holdsBackTail(tail(50, [1500]), 100, 'rate(2 seconds)', now)).toBe(true);
-    expect(holdsBackTail(tail(50, [2100]), 100, 'rate(2 seconds)', now)).toBe(false);
+    expect(holdsBackTail(tail(50, [1500]), 100, schedulePeriodMs('rate(2 seconds)'), now)).toBe(true);
+    expect(holdsBackTail(tail(50, [2100]), 100, schedulePeriodMs('rate(2 seconds)'), now)).toBe(false);
   });
 
   it('waits at most 30 s on long schedules', () => {
-    expect(holdsBackTail(tail(10, [20_000]), 100, 'rate(15 minutes)', now)).toBe(true);
-    expect(holdsBackTail(tail(10, [31_000]), 100, 'rate(15 minutes)', now)).toBe(false);
-    expect(holdsBackTail(tail(10, [31_000]), 100, 'cron(0 * * * ? *)', now)).toBe(false);
+    expect(holdsBackTail(tail(10, [20_000]), 100, schedulePeriodMs('rate(15 minutes)'), now)).toBe(true);
+    expect(holdsBackTail(tail(10, [31_000]), 100, schedulePeriodMs('rate(15 minutes)'), now)).toBe(false);
+    expect(holdsBackTail(tail(10, [31_000]), 100, schedulePeriodMs('cron(0 * * * ? *)'), now)).toBe(false);
   });
 
   it('never holds a full request, nor one whose oldest event has waited two periods', () => {
-    expect(holdsBackTail(tail(100, [100]), 100, 'rate(2 seconds)', now)).toBe(false);
-    expect(holdsBackTail(tail(2, [3900, 100]), 100, 'rate(2 seconds)', now)).toBe(true);
-    expect(holdsBackTail(tail(2, [4100, 100]), 100, 'rate(2 seconds)', now)).toBe(false);
-    expect(holdsBackTail([], 100, 'rate(2 seconds)', now)).toBe(false);
+    expect(holdsBackTail(tail(100, [100]), 100, schedulePeriodMs('rate(2 seconds)'), now)).toBe(false);
+    expect(holdsBackTail(tail(2, [3900, 100]), 100, schedulePeriodMs('rate(2 seconds)'), now)).toBe(true);
+    expect(holdsBackTail(tail(2, [4100, 100]), 100, schedulePeriodMs('rate(2 seconds)'), now)).toBe(false);
+    expect(holdsBackTail([], 100, schedulePeriodMs('rate(2 seconds)'), now)).toBe(false);
   });
 });
