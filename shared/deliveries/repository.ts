@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import { keys } from '../storage/table';
@@ -31,9 +31,9 @@ export class DeliveryRepository {
    * is written and the earlier delivery's id is returned.
    */
   async create(delivery: Delivery, idempotencyKey?: string): Promise<{ duplicateOf?: string }> {
-    const deliveryPut = { Put: { TableName: this.tableName, Item: this.toItem(delivery), ConditionExpression: 'attribute_not_exists(pk)' } };
+    const deliveryPut = { TableName: this.tableName, Item: this.toItem(delivery), ConditionExpression: 'attribute_not_exists(pk)' };
     if (idempotencyKey === undefined) {
-      await this.db.send(new TransactWriteCommand({ TransactItems: [deliveryPut] }));
+      await this.db.send(new PutCommand(deliveryPut));
       return {};
     }
     const marker = {
@@ -45,7 +45,7 @@ export class DeliveryRepository {
     try {
       await this.db.send(
         new TransactWriteCommand({
-          TransactItems: [{ Put: { TableName: this.tableName, Item: marker, ConditionExpression: 'attribute_not_exists(pk)' } }, deliveryPut],
+          TransactItems: [{ Put: { TableName: this.tableName, Item: marker, ConditionExpression: 'attribute_not_exists(pk)' } }, { Put: deliveryPut }],
         }),
       );
       return {};
@@ -164,22 +164,16 @@ export class DeliveryRepository {
     };
     try {
       await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: this.toItem(updated),
-                ConditionExpression: '#status = :previous AND redeliveries = :redeliveries',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':previous': delivery.status, ':redeliveries': delivery.redeliveries },
-              },
-            },
-          ],
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.toItem(updated),
+          ConditionExpression: '#status = :previous AND redeliveries = :redeliveries',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':previous': delivery.status, ':redeliveries': delivery.redeliveries },
         }),
       );
     } catch (error) {
-      if (error instanceof TransactionCanceledException) throw new ConflictError('This delivery was changed meanwhile; try again.');
+      if ((error as Error).name === 'ConditionalCheckFailedException') throw new ConflictError('This delivery was changed meanwhile; try again.');
       throw error;
     }
     return updated;
