@@ -46,6 +46,13 @@ const DeploymentContextSchema = z.object({
     .union([z.string(), z.array(z.string())])
     .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((o) => o.trim()).filter(Boolean))
     .optional(),
+}).refine((c) => c.deliveryLogTtlDays > c.retryWindowDays, {
+  // An entry that expired while still being retried would vanish from the log and the backlog alike.
+  error: (issue) => {
+    const c = issue.input as { deliveryLogTtlDays: number; retryWindowDays: number };
+    return `deliveryLogTtlDays (${c.deliveryLogTtlDays}) must be longer than retryWindowDays (${c.retryWindowDays}): a delivery must not expire while it is still retried`;
+  },
+  path: ['deliveryLogTtlDays'],
 });
 
 export type DeploymentContext = z.infer<typeof DeploymentContextSchema>;

@@ -22,7 +22,7 @@ export interface ServiceContext {
 
 export interface ServiceFunctionProps {
   /** The folder under `functions/` whose `handler.ts` exports `handler`. */
-  readonly name: 'api' | 'router' | 'delivery' | 'aggregator';
+  readonly name: 'api' | 'router' | 'delivery' | 'aggregator' | 'sweeper';
   /** One of the `*_FUNCTION` entries of shared/wiring.ts. */
   readonly sizing: { readonly timeoutSeconds: number; readonly memoryMb: number };
   readonly context: ServiceContext;

@@ -6,6 +6,7 @@ import { Batch } from './constructs/batch';
 import { Delivery, DeliveryQueues } from './constructs/delivery';
 import { Ingest } from './constructs/ingest';
 import { Storage } from './constructs/storage';
+import { Sweeper } from './constructs/sweeper';
 import { readDeploymentContext } from './context';
 import { settingsEnvironment } from './environment';
 
@@ -73,9 +74,11 @@ export class LmsWebhooksStack extends Stack {
       deliveryQueue: deliveryQueues.queue,
       corsOrigins: context.corsOrigins,
     });
+    const sweeper = new Sweeper(this, 'Sweeper', { ...shared, deliveryQueue: deliveryQueues.queue });
     new Alarms(this, 'Alarms', {
       deadLetterQueues: { Ingest: ingest.deadLetterQueue, Delivery: deliveryQueues.deadLetterQueue },
-      functions: { Api: api.function, Router: ingest.function, Delivery: delivery.function, Aggregator: batch.function },
+      ingestQueue: ingest.queue,
+      functions: { Api: api.function, Router: ingest.function, Delivery: delivery.function, Aggregator: batch.function, Sweeper: sweeper.function },
       alarmEmail: context.alarmEmail,
     });
 

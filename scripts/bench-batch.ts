@@ -16,8 +16,8 @@ import { startLocalQueues } from '../infra/local/queues';
 import { ensureTable } from '../infra/local/table';
 import { flushDueWebhooks, type AggregatorDependencies } from '../shared/batch/aggregator';
 import { PendingStore } from '../shared/batch/pending-store';
-import { DeliveryOutbox } from '../shared/deliveries/outbox';
-import { DeliveryQueue } from '../shared/deliveries/queue';
+import { BacklogStateStore, DeliveryBacklog } from '../shared/deliveries/backlog';
+import { DoorbellQueue } from '../shared/deliveries/queue';
 import { DeliveryRepository } from '../shared/deliveries/repository';
 import type { LmsEvent } from '../shared/delivery/envelope';
 import type { Webhook } from '../shared/webhooks/model';
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     const deps: AggregatorDependencies = {
       store,
       webhooks,
-      outbox: new DeliveryOutbox(new DeliveryRepository(db, TABLE, 1), new DeliveryQueue(sqs, queues.deliveryQueueUrl)),
+      backlog: new DeliveryBacklog(new DeliveryRepository(db, TABLE, 30), new BacklogStateStore(db, TABLE, new DoorbellQueue(sqs, queues.deliveryQueueUrl))),
       scheduleExpression: 'rate(15 minutes)',
       maxEvents: 100,
       continueLater: async () => {

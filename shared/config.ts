@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SWEEPER } from './wiring';
 
 /**
  * The service's settings, read from the environment once per container and validated; the CDK
@@ -27,6 +28,12 @@ const SettingsSchema = z.object({
   RETRY_WINDOW_SECONDS: seconds.default(7 * 24 * 3600),
   DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(24 * 3600),
+  /** When the sweeper rings a webhook's doorbell again: due but unanswered this long. */
+  DOORBELL_OVERDUE_SECONDS: seconds.default(SWEEPER.overdueAfterSeconds),
+}).refine((s) => s.DELIVERY_LOG_TTL_DAYS * 24 * 3600 > s.RETRY_WINDOW_SECONDS, {
+  // An entry that expired mid-retry would vanish from the log and the backlog alike.
+  message: 'the delivery log must be kept longer than the retry window',
+  path: ['DELIVERY_LOG_TTL_DAYS'],
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -6,8 +6,8 @@ import { ROUTES, type OperationId } from '../../shared/api/routes';
 import { sqs } from '../../shared/adapters/sqs';
 import { PendingStore } from '../../shared/batch/pending-store';
 import { required, settings } from '../../shared/config';
-import { DeliveryOutbox } from '../../shared/deliveries/outbox';
-import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { DeliveryService } from '../../shared/deliveries/service';
 import { sendWebhook } from '../../shared/delivery/http-sender';
@@ -32,7 +32,7 @@ const EventSchema = z.object({
 });
 
 let dependencies: ApiDependencies | undefined;
-let outbox: DeliveryOutbox | undefined;
+let backlog: { writer: DeliveryBacklog; state: BacklogStateStore } | undefined;
 
 function apiDependencies(): ApiDependencies {
   if (!dependencies) {
@@ -49,7 +49,13 @@ function apiDependencies(): ApiDependencies {
       }),
       deliveries: new DeliveryService({
         repository: deliveryRepository,
-        outbox: () => (outbox ??= new DeliveryOutbox(deliveryRepository, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL')))),
+        backlog: () => {
+          if (!backlog) {
+            const state = new BacklogStateStore(dynamoDb(), config.TABLE_NAME, new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL')));
+            backlog = { writer: new DeliveryBacklog(deliveryRepository, state), state };
+          }
+          return backlog;
+        },
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),

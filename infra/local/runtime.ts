@@ -7,8 +7,19 @@ import { handler as aggregatorHandler } from '../../functions/aggregator/handler
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
+import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
-import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import {
+  AGGREGATOR_FUNCTION,
+  BATCH_CONTINUATION_EVENT_PATTERN,
+  DELIVERY_FUNCTION,
+  DELIVERY_QUEUE,
+  INGEST_EVENT_PATTERN,
+  INGEST_QUEUE,
+  ROUTER_FUNCTION,
+  SWEEPER,
+  SWEEPER_FUNCTION,
+} from '../../shared/wiring';
 import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
@@ -36,6 +47,8 @@ export const LocalEnvSchema = z.object({
     .default('lms-webhooks')
     .refine((name) => name !== 'default', 'the default bus is not accepted; name the service bus'),
   BATCH_SCHEDULE: z.string().min(1).default('rate(15 minutes)'),
+  /** When the sweeper looks for overdue doorbells; locally also `rate(N seconds)`. */
+  SWEEP_SCHEDULE: z.string().min(1).default(SWEEPER.schedule),
   ALLOW_PRIVATE_TARGETS: flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
   ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
@@ -176,6 +189,15 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       region,
     });
     stops.push(() => batchSchedule.stop());
+    const sweepSchedule = startScheduler({
+      expression: env.SWEEP_SCHEDULE,
+      handler: sweeperHandler,
+      functionName: 'sweeper',
+      functionTimeoutMs: SWEEPER_FUNCTION.timeoutSeconds * 1000,
+      ruleName: 'sweep-schedule',
+      region,
+    });
+    stops.push(() => sweepSchedule.stop());
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens });

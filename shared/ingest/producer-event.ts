@@ -27,7 +27,17 @@ const DetailSchema = z.looseObject({
 });
 
 export type Validation =
-  | { readonly ok: true; readonly accountId: number; readonly kind: DeliveryKind; readonly event: LmsEvent; readonly arrivedAt: number }
+  | {
+      readonly ok: true;
+      readonly accountId: number;
+      readonly kind: DeliveryKind;
+      readonly event: LmsEvent;
+      readonly arrivedAt: number;
+      /** The producer left out `timestamp`: it was filled from the bus event's time (whole seconds). */
+      readonly timestampFilled: boolean;
+      /** The producer left out `eventInfo`: it was derived from the timestamp. */
+      readonly eventInfoFilled: boolean;
+    }
   | { readonly ok: false; readonly reason: string; readonly accountId?: number; readonly eventName?: string };
 
 export function validateProducerEvent(body: string): Validation {
@@ -60,6 +70,8 @@ export function validateProducerEvent(body: string): Validation {
     accountId: detail.data.accountId,
     kind: catalogued.delivery,
     arrivedAt: Number.isFinite(arrivedAt) ? arrivedAt : Date.now(),
+    timestampFilled: detail.data.timestamp === undefined,
+    eventInfoFilled: detail.data.eventInfo === undefined,
     event: {
       eventId,
       eventName,
@@ -84,7 +96,7 @@ export function orderingKey(body: string): string {
 }
 
 /** A stable 0–999999 tiebreaker for events of the same millisecond. */
-function sequenceOf(eventId: string): number {
+export function sequenceOf(eventId: string): number {
   return createHash('sha256').update(eventId).digest().readUInt32BE(0) % 1_000_000;
 }
 

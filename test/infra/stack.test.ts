@@ -22,7 +22,7 @@ const propertiesOf = (path: string): Record<string, any> => template.toJSON().Re
 const isEqual = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 const QUEUES = ['Ingest/Queue', 'Ingest/DeadLetterQueue', 'DeliveryQueues/Queue', 'DeliveryQueues/DeadLetterQueue'];
-const FUNCTIONS = ['Api/Handler', 'Ingest/Router', 'Delivery/Handler', 'Batch/Aggregator'];
+const FUNCTIONS = ['Api/Handler', 'Ingest/Router', 'Delivery/Handler', 'Batch/Aggregator', 'Sweeper/Handler'];
 
 describe('storage', () => {
   test('one table from TABLE_KEYS: on-demand, KMS-encrypted, PITR, TTL, sparse GSI', () => {
@@ -43,7 +43,7 @@ describe('storage', () => {
             { AttributeName: 'gsi1pk', KeyType: 'HASH' },
             { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['webhookId', 'accountId', 'leaseUntil'] },
         },
       ],
       TableName: Match.absent(),
@@ -59,11 +59,13 @@ describe('storage', () => {
 });
 
 describe('queues', () => {
-  test('the delivery queue is FIFO, without content-based dedup and without an SQS redrive policy', () => {
+  test('the delivery queue is high-throughput FIFO, without content-based dedup and without an SQS redrive policy', () => {
     const queue = propertiesOf('DeliveryQueues/Queue');
     expect(queue).toMatchObject({
       FifoQueue: true,
       ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
       VisibilityTimeout: DELIVERY_QUEUE.visibilityTimeoutSeconds,
       MessageRetentionPeriod: DELIVERY_QUEUE.retentionSeconds,
     });
@@ -250,8 +252,35 @@ describe('batch schedule', () => {
   });
 });
 
+describe('sweeper', () => {
+  test('runs every minute and may ring doorbells on the delivery queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: arnOf('Sweeper/Handler/Function') })],
+    });
+    const policies = resources('AWS::IAM::Policy').filter((p) => isEqual(p.Properties.Roles, [{ Ref: id('Sweeper/Handler/Role') }]));
+    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
+    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+  });
+});
+
 describe('alarms', () => {
   const topic = () => ({ Ref: id('Alarms/Topic') });
+
+  test('the oldest producer event and the oldest due backlog raise alarms', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id('Ingest/Queue'), 'QueueName'] } }],
+      Threshold: 300,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.oldestDueBacklogSeconds,
+      Statistic: 'Maximum',
+      Threshold: 900,
+    });
+  });
 
   test('every alarm notifies the encrypted, TLS-only topic', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
