@@ -1,13 +1,13 @@
-import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { eventBridge } from '../../shared/adapters/eventbridge';
 import { sqs } from '../../shared/adapters/sqs';
 import { required, settings } from '../../shared/config';
 import { BacklogStateStore } from '../../shared/deliveries/backlog';
-import { DoorbellSchema } from '../../shared/deliveries/model';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
-import { drainBacklog, type DrainDependencies } from '../../shared/delivery/drain';
+import type { DrainDependencies } from '../../shared/delivery/drain';
+import { answerDoorbells } from '../../shared/delivery/doorbells';
 import { sendWebhook } from '../../shared/delivery/http-sender';
 import { publishWebhookDisabled } from '../../shared/delivery/notices';
 import { DeliveryWorker } from '../../shared/delivery/worker';
@@ -70,56 +70,16 @@ function build(): Container {
   };
 }
 
-/**
- * The delivery queue's consumer. Each message is a webhook's doorbell: the webhooks of a batch
- * drain concurrently, each serially and in order. A doorbell whose head is waiting for a retry is
- * held (its visibility timeout) until then; one whose drain ran out of time is handed back at once.
- * Further doorbells of a group in the same batch are redundant: the first one's drain covers them.
- */
+/** The delivery queue's consumer: answers a batch of doorbells (see shared/delivery/doorbells.ts). */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   container ??= build();
-  const { drain, queue } = container;
   logger.addContext(context);
-  const hasTime = () => context.getRemainingTimeInMillis() >= TIME_FOR_ONE_ATTEMPT_MS;
-
-  const firstOfGroup = new Map<string, SQSRecord>();
-  for (const record of event.Records) {
-    const group = record.attributes.MessageGroupId ?? record.messageId;
-    if (!firstOfGroup.has(group)) firstOfGroup.set(group, record);
-  }
-
-  const answer = async (record: SQSRecord): Promise<SQSBatchItemFailure | undefined> => {
-    const groupId = record.attributes.MessageGroupId ?? 'unknown';
-    const parsed = DoorbellSchema.safeParse(safeJson(record.body));
-    if (!parsed.success) {
-      await queue.deadLetter(record.body, groupId, record.messageId, 'not a doorbell message');
-      logger.error('malformed delivery message dead-lettered', { messageId: record.messageId });
-      return undefined;
-    }
-    const receipt = { messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) };
-    const result = await drainBacklog(drain, parsed.data, receipt, hasTime);
-    if (result.outcome === 'drained') return undefined;
-    await queue.hold(record.receiptHandle, result.outcome === 'held' ? result.seconds : 0);
-    return { itemIdentifier: record.messageId };
-  };
-
-  const failures = await Promise.all(
-    [...firstOfGroup.values()].map((record) =>
-      answer(record).catch((error: unknown) => {
-        // Comes back after the visibility timeout; the drain resumes from its recorded cursor.
-        logger.error('drain failed', { messageId: record.messageId, error: error as Error });
-        return { itemIdentifier: record.messageId };
-      }),
-    ),
-  );
+  const response = await answerDoorbells(event.Records, {
+    ...container,
+    hasTime: () => context.getRemainingTimeInMillis() >= TIME_FOR_ONE_ATTEMPT_MS,
+    onDeadLetter: (messageId) => logger.error('malformed delivery message dead-lettered', { messageId }),
+    onDrainError: (messageId, error) => logger.error('drain failed', { messageId, error: error as Error }),
+  });
   publishMetrics();
-  return { batchItemFailures: failures.filter((f): f is SQSBatchItemFailure => f !== undefined) };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return response;
 }

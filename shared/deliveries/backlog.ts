@@ -64,7 +64,7 @@ export class BacklogStateStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly queue: DoorbellQueue,
+    private readonly queue: Pick<DoorbellQueue, 'ring'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
