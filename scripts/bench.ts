@@ -16,6 +16,7 @@ import { deliveryHeaders, envelopeBody, eventInfoFor } from '../shared/delivery/
 import { newId } from '../shared/ids';
 import { generateSigningSecret } from '../shared/signing';
 import { DELIVERY_QUEUE, EVENT_SOURCE } from '../shared/wiring';
+import { DEFAULTS } from '../shared/config';
 import { costPerMillion, countAwsCalls, UNIT_PRICES, type CostTally } from './bench-aws-cost';
 import type { ListenerCommand, ListenerMessage, ListenerStats } from './bench-listener';
 
@@ -35,7 +36,7 @@ const FIRST_ACCOUNT = 7001;
 const EVENT_NAMES = ['COURSE_ENROLLMENT', 'COURSE_COMPLETED', 'LEARNING_PATH_ENROLLMENT', 'LEARNING_PATH_COMPLETED', 'CERTIFICATION_COMPLETED'];
 const GROUPS = ACCOUNTS * EVENT_NAMES.length;
 const PUT_EVENTS_MAX_ENTRIES = 10;
-const BUS_NAME = 'lms-webhooks';
+const BUS_NAME = DEFAULTS.eventBusName;
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const PROGRESS_EVERY_MS = 5000;
