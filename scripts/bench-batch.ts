@@ -16,6 +16,7 @@ import { startLocalQueues } from '../infra/local/queues';
 import { ensureTable } from '../infra/local/table';
 import { flushDueWebhooks, type AggregatorDependencies } from '../shared/batch/aggregator';
 import { PendingStore } from '../shared/batch/pending-store';
+import { DEFAULTS } from '../shared/config';
 import { BacklogStateStore, DeliveryBacklog } from '../shared/deliveries/backlog';
 import { DoorbellQueue } from '../shared/deliveries/queue';
 import { DeliveryRepository } from '../shared/deliveries/repository';
@@ -116,8 +117,11 @@ async function main(): Promise<void> {
     const deps: AggregatorDependencies = {
       store,
       webhooks,
-      backlog: new DeliveryBacklog(new DeliveryRepository(db, TABLE, 30), new BacklogStateStore(db, TABLE, new DoorbellQueue(sqs, queues.deliveryQueueUrl))),
-      scheduleExpression: 'rate(15 minutes)',
+      backlog: new DeliveryBacklog(
+        new DeliveryRepository(db, TABLE, DEFAULTS.deliveryLogTtlDays),
+        new BacklogStateStore(db, TABLE, new DoorbellQueue(sqs, queues.deliveryQueueUrl)),
+      ),
+      scheduleExpression: DEFAULTS.batchSchedule,
       maxEvents: 100,
       continueLater: async () => {
         throw new Error('the bench gives the flush all the time it needs; it should never continue');
