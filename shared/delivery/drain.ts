@@ -41,13 +41,12 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
   const pageSize = deps.pageSize ?? DEFAULT_PAGE_SIZE;
   let attempted = 0;
   for (;;) {
-    const state: BacklogState = (await deps.state.read(doorbell.webhookId)) ?? { webhookId: doorbell.webhookId, accountId: doorbell.accountId, seq: 0 };
+    // The webhook is read afresh for every page, beside the state: one round trip, then the page.
+    const [stored, found] = await Promise.all([deps.state.read(doorbell.webhookId), deps.findWebhook(doorbell.accountId, doorbell.webhookId)]);
+    const state: BacklogState = stored ?? { webhookId: doorbell.webhookId, accountId: doorbell.accountId, seq: 0 };
     const sinceProgress = receipt.receiveCount - (state.progressMessage === receipt.messageId ? (state.progressReceives ?? 0) : 0);
     let crashLooping = sinceProgress > deps.maxReceivesWithoutProgress;
-    const [page, found] = await Promise.all([
-      deps.deliveries.backlogPage(doorbell.webhookId, state.cursor ?? '', pageSize),
-      deps.findWebhook(doorbell.accountId, doorbell.webhookId),
-    ]);
+    const page = await deps.deliveries.backlogPage(doorbell.webhookId, state.cursor ?? '', pageSize);
     let webhook = found;
     let cursor = state.cursor;
     let change: StateChange | undefined;

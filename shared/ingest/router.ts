@@ -42,15 +42,17 @@ export class EventRouter {
     }
     const { accountId, kind, arrivedAt } = validation;
     let event: LmsEvent = validation.event;
+    // The bus's time has whole seconds and differs between two puts of one eventId: a real-time event
+    // without its own timestamp gets one pinned to its eventId (looked up beside the webhooks).
+    const pinning = kind === 'realtime' && validation.timestampFilled ? this.deps.pins.pin(accountId, event.eventId) : undefined;
+    pinning?.catch(() => undefined);
     const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status === 'ACTIVE' && w.events.includes(event.eventName));
     if (kind === 'batch') {
       await Promise.all(subscribed.map((webhook) => this.deps.pending.add(webhook, event)));
       return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: subscribed.length };
     }
-    if (subscribed.length === 0) return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: 0 };
-    if (validation.timestampFilled) {
-      // The bus's time has whole seconds and differs between two puts of one eventId: pin one to the event.
-      const timestamp = await this.deps.pins.pin(accountId, event.eventId);
+    if (pinning) {
+      const timestamp = await pinning;
       event = { ...event, timestamp, ...(validation.eventInfoFilled && { eventInfo: eventInfoFor(timestamp, sequenceOf(event.eventId)) }) };
     }
     await Promise.all(
