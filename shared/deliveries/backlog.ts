@@ -16,8 +16,8 @@ import type { DeliveryRepository } from './repository';
  *   redeliver) lowers it.
  * - `rungAt`: set while the webhook's doorbell is in the queue; writers send a doorbell only when
  *   it was not set, so the queue holds at most one per webhook whatever the backlog.
- * - `seq`: counts writes; a drain clears the doorbell only if no write came since it looked, so an
- *   event written while a drain finishes is never stranded.
+ * - `seq`: counts writes; a drain moves the cursor or clears the doorbell only if no write came since
+ *   it looked, so an event written while a drain runs is never passed over or stranded.
  * - `gsi1pk`/`gsi1sk` (`DOORBELL#<shard>` / when the doorbell should next be answered), present
  *   while rung: the sweeper finds doorbells that are overdue (lost, or their drain crashed).
  * - `progressMessage`/`progressReceives`: the doorbell receive that last recorded progress, from
@@ -74,11 +74,26 @@ export class BacklogStateStore {
   }
 
   /**
-   * Tells the webhook's drain that `deliveryId` is due: lowers the cursor if the delivery sorts
-   * below it, then sends a doorbell unless one is already out (`force`: send anyway, for a
-   * redeliver whose doorbell may be lost).
+   * Tells the webhook's drain that `deliveryId` is due: counts the write and sends a doorbell
+   * unless one is already out (`force`: send anyway, for a redeliver whose doorbell may be lost).
+   * A delivery that sorts below the cursor (a late event, a redeliver) moves the cursor back and is
+   * counted once more, since a drain may have finished between the two writes without seeing it.
    */
   async ring(webhook: Pick<Webhook, 'id' | 'accountId'>, deliveryId: string, force = false): Promise<void> {
+    const before = await this.countWrite(webhook);
+    let rang = before?.rungAt === undefined;
+    let seq = (before?.seq ?? 0) + 1;
+    if (before?.cursor !== undefined && deliveryId < before.cursor) {
+      await this.lowerCursor(webhook.id, deliveryId);
+      const again = await this.countWrite(webhook);
+      rang ||= again?.rungAt === undefined;
+      seq = (again?.seq ?? 0) + 1;
+    }
+    if (rang || force) await this.queue.ring({ accountId: webhook.accountId, webhookId: webhook.id }, `${webhook.id}.${seq}`);
+  }
+
+  /** Counts a write and marks the doorbell rung; returns the state before. */
+  private async countWrite(webhook: Pick<Webhook, 'id' | 'accountId'>): Promise<BacklogState | undefined> {
     const now = this.now().toISOString();
     const { Attributes } = await this.db.send(
       new UpdateCommand({
@@ -96,31 +111,28 @@ export class BacklogStateStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    const before = Attributes ? toState(Attributes) : undefined;
-    if (before?.cursor !== undefined && deliveryId < before.cursor) await this.lowerCursor(webhook.id, deliveryId);
-    if (before?.rungAt === undefined || force) {
-      await this.queue.ring({ accountId: webhook.accountId, webhookId: webhook.id }, `${webhook.id}.${(before?.seq ?? 0) + 1}`);
-    }
+    return Attributes ? toState(Attributes) : undefined;
   }
 
   /**
-   * Records a drain's position. Fails (false) when the state moved under the drain — a writer
-   * lowered the cursor, or (for `clear`) wrote anything — so the drain looks again.
+   * Records a drain's position. Fails (false) when anything was written since the drain read the
+   * state, so the drain looks again from its recorded cursor: a write below the new cursor is then
+   * found, and one above it costs a re-read of the page.
    */
   async save(before: BacklogState, cursor: string | undefined, change: StateChange, progress: Progress): Promise<boolean> {
     const values: Record<string, unknown> = { ':message': progress.messageId, ':receives': progress.receiveCount };
     const sets = ['progressMessage = :message', 'progressReceives = :receives'];
     const removes: string[] = [];
-    const conditions = [before.cursor === undefined ? 'attribute_not_exists(drainFrom)' : 'drainFrom = :before'];
-    if (before.cursor !== undefined) values[':before'] = before.cursor;
+    // No write since the drain looked: one that landed in the range it read (a late event, a
+    // redeliver) must not be passed over by the new cursor.
+    const conditions = ['seq = :seq'];
+    values[':seq'] = before.seq;
     if (cursor !== undefined) {
       sets.push('drainFrom = :cursor');
       values[':cursor'] = cursor;
     }
     if (change.kind === 'clear') {
       removes.push('rungAt', 'gsi1pk', 'gsi1sk');
-      conditions.push('seq = :seq');
-      values[':seq'] = before.seq;
     } else {
       // Still rung: when the doorbell should next be answered, for the sweeper.
       sets.push('gsi1pk = :shard', 'gsi1sk = :wake', 'rungAt = if_not_exists(rungAt, :now)');

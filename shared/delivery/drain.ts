@@ -83,7 +83,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
     }
     // A short page is the backlog's end.
     change ??= page.length < pageSize ? { kind: 'clear' } : { kind: 'advance' };
-    // Moved under us (a late write lowered the cursor, or a write came before the clear): look again.
+    // Written to meanwhile: look again from the recorded cursor (finished deliveries are passed over).
     if (!(await deps.state.save(state, cursor, change, receipt))) continue;
     if (handBack) return { outcome: 'handed-back', attempted };
     if (change.kind === 'clear') return { outcome: 'drained', attempted };

@@ -158,6 +158,31 @@ describe('draining a webhook backlog', () => {
     expect(sentIds()).toEqual(['evt-10', 'evt-11', 'evt-5', 'evt-12']);
   });
 
+  it('never passes over a late event written into the page being drained', async () => {
+    const hook = webhook();
+    await enqueue(hook, event(10), event(11), event(12));
+    let late = false;
+    const deps: DrainDependencies = {
+      ...drainer(hook),
+      pageSize: 2,
+      worker: new DeliveryWorker({
+        deliveries,
+        send: async (request, options) => {
+          if (!late) {
+            late = true;
+            // Older than the page the drain has read: it sorts first, below where the drain will move its cursor.
+            await enqueue(hook, event(5));
+          }
+          return sendWebhook(request, options);
+        },
+        disableWebhook: async () => undefined,
+        settings,
+      }),
+    };
+    expect(await drainBacklog(deps, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 4 });
+    expect(sentIds()).toEqual(['evt-10', 'evt-11', 'evt-5', 'evt-12']);
+  });
+
   it('gives up after the retry window, fails the delivery, disables the webhook and skips the rest', async () => {
     const hook = webhook();
     // The head arrived two hours ago: its one-hour window is over.
