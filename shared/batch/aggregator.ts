@@ -221,14 +221,21 @@ function chunk(deps: AggregatorDependencies, accountId: number, pending: readonl
 
 async function write(deps: AggregatorDependencies, webhook: Webhook, lease: Lease, entries: readonly PendingEvent[], skippedBecause?: string): Promise<void> {
   const events = entries.map((e) => e.event);
-  await deps.backlog.enqueue({
+  const delivery = {
     webhook,
-    events,
-    kind: 'batch',
+    kind: 'batch' as const,
     // The same chunk written again (a run that stopped before deleting it) is one delivery.
     idempotencyKey: `batch:${createHash('sha256').update(events.map((e) => e.eventId).join('\n')).digest('base64url')}`,
     arrivedAt: Math.min(...entries.map((e) => e.arrivedAt)),
-    ...(skippedBecause !== undefined && { skippedBecause }),
-  });
+  };
+  try {
+    await deps.backlog.enqueue({ ...delivery, events, ...(skippedBecause !== undefined && { unsent: { status: 'SKIPPED', reason: skippedBecause } }) });
+  } catch (error) {
+    // DynamoDB refuses the item itself: retrying would block the webhook's batch events behind it
+    // for good. It is logged FAILED with the reason, its events listed by id, and the flush goes on.
+    if ((error as Error).name !== 'ValidationException') throw error;
+    const reason = `the request could not be stored (${(error as Error).message.slice(0, 200)}); its events are listed without their data`;
+    await deps.backlog.enqueue({ ...delivery, events: events.map((e) => ({ ...e, data: {} })), unsent: { status: 'FAILED', reason } });
+  }
   await deps.store.remove(lease, entries);
 }

@@ -240,8 +240,8 @@ export interface NewDelivery {
   readonly idempotencyKey: string;
   /** When the (first) event arrived; the retry window counts from here. @default now */
   readonly arrivedAt?: number;
-  /** Logged without being sent (the webhook was inactive at a batch flush). */
-  readonly skippedBecause?: string;
+  /** Logged finished without being sent: SKIPPED (the webhook was inactive at a batch flush) or FAILED (it cannot be stored). */
+  readonly unsent?: { readonly status: 'SKIPPED' | 'FAILED'; readonly reason: string };
 }
 
 /**
@@ -264,8 +264,8 @@ export class DeliveryBacklog {
       webhookId: input.webhook.id,
       accountId: input.webhook.accountId,
       kind: input.kind,
-      status: input.skippedBecause === undefined ? 'PENDING' : 'SKIPPED',
-      ...(input.skippedBecause !== undefined && { statusReason: input.skippedBecause }),
+      status: input.unsent?.status ?? 'PENDING',
+      ...(input.unsent && { statusReason: input.unsent.reason }),
       events: input.events,
       attemptCount: 0,
       attempts: [],

@@ -24,9 +24,14 @@ class RecordingBacklog {
   readonly enqueued: Enqueued[] = [];
   private readonly keys = new Set<string>();
   failAfter = Infinity;
+  /** Refuses chunks holding this event the way DynamoDB refuses an item it cannot store. */
+  refuseEventId?: string;
 
   async enqueue(input: Enqueued): Promise<{ deliveryId: string; duplicate: boolean }> {
     if (this.enqueued.length >= this.failAfter) throw new Error('queue unavailable');
+    if (input.unsent === undefined && input.events.some((e) => e.eventId === this.refuseEventId)) {
+      throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+    }
     const duplicate = this.keys.has(`${input.webhook.id}/${input.idempotencyKey}`);
     this.keys.add(`${input.webhook.id}/${input.idempotencyKey}`);
     if (!duplicate) this.enqueued.push(input);
@@ -176,7 +181,7 @@ describe('a scheduled flush', () => {
 
     const report = await flushDueWebhooks(h.deps(), invocation());
 
-    expect(h.backlog.enqueued.map((e) => [e.webhook.id, e.events.length, e.skippedBecause])).toEqual(
+    expect(h.backlog.enqueued.map((e) => [e.webhook.id, e.events.length, e.unsent?.reason])).toEqual(
       expect.arrayContaining([
         [inactive.id, 5, 'webhook is INACTIVE'],
         [disabled.id, 5, 'webhook is DISABLED'],
@@ -229,6 +234,23 @@ describe('faults', () => {
 
     h.backlog.failAfter = Infinity;
     await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
+  });
+
+  it('logs a chunk DynamoDB will never store as FAILED with the reason, and flushes the rest behind it', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 30));
+    h.backlog.refuseEventId = range(1, 30)[14]!.eventId;
+
+    const report = await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
+
+    expect(report).toMatchObject({ failedWebhooks: 0 });
+    expect(h.backlog.enqueued.map((e) => e.unsent?.status)).toEqual([undefined, 'FAILED', undefined]);
+    expect(h.backlog.enqueued[1]!.unsent?.reason).toMatch(/could not be stored \(Item size has exceeded/);
+    expect(h.backlog.enqueued[1]!.events.every((e) => Object.keys(e.data).length === 0)).toBe(true);
     expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
     expect(await pendingIds(h, webhook.id)).toEqual([]);
   });
