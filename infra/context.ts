@@ -16,6 +16,8 @@ export function isAwsScheduleExpression(expression: string): boolean {
 }
 
 const positiveInt = z.coerce.number().int().positive();
+/** `true` / `false` from cdk.json, or the same words from `-c key=value`. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /** Keys read from CDK context (`cdk.json` or `-c key=value`); the defaults are the contract's. */
 const DeploymentContextSchema = z.object({
@@ -25,6 +27,8 @@ const DeploymentContextSchema = z.object({
     .refine((name) => name !== 'default', 'producers must name a dedicated bus, not "default"')
     .default('lms-webhooks'),
   accountClaim: z.string().min(1).default('accountId'),
+  /** Routes require their OAuth scope; off only for identity providers that cannot issue scopes. */
+  requireScopes: flag.default(true),
   batchSchedule: z
     .string()
     .refine(isAwsScheduleExpression, {

@@ -70,6 +70,7 @@ export class LmsWebhooksStack extends Stack {
       ...shared,
       jwtIssuer: jwtIssuer.valueAsString,
       jwtAudience: jwtAudience.valueAsList,
+      requireScopes: context.requireScopes,
       deliveryQueue: deliveryQueues.queue,
       corsOrigins: context.corsOrigins,
     });

@@ -24,6 +24,11 @@ export interface ApiProps extends ServiceContext {
   readonly jwtIssuer: string;
   /** Accepted `aud` values. */
   readonly jwtAudience: string[];
+  /**
+   * Whether each route requires its OAuth scope (shared/api/routes.ts) in the token's `scope` claim.
+   * @default true
+   */
+  readonly requireScopes?: boolean;
   /** Where redeliveries are queued. */
   readonly deliveryQueue: IQueue;
   /**
@@ -84,6 +89,7 @@ export class Api extends Construct {
     const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
     const integration = new HttpLambdaIntegration('Lambda', fn);
     const routes: readonly RouteDefinition[] = ROUTES;
+    const requireScopes = props.requireScopes ?? true;
     for (const route of routes) {
       const isPublic = route.public === true;
       const httpRoute = new HttpRoute(this, route.operationId, {
@@ -91,6 +97,7 @@ export class Api extends Construct {
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration,
         authorizer: isPublic ? undefined : authorizer,
+        authorizationScopes: route.scope && requireScopes ? [route.scope] : undefined,
       });
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({

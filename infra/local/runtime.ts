@@ -39,6 +39,8 @@ export const LocalEnvSchema = z.object({
   ALLOW_PRIVATE_TARGETS: flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
   ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
+  /** Whether tokens need each route's scope (the CDK context key `requireScopes` in AWS). */
+  REQUIRE_SCOPES: flag.default(true),
   /** Consumers of the delivery queue at once (Lambda: one per active message group, up to the cap). */
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /**
@@ -178,7 +180,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     stops.push(() => batchSchedule.stop());
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
-    const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens });
+    const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens, requireScopes: env.REQUIRE_SCOPES });
     const apiUrl = await api.start();
     stops.push(() => api.stop());
 

@@ -214,6 +214,23 @@ describe('api', () => {
     }
   });
 
+  test("every protected route requires its scope from ROUTES; the requireScopes context key turns that off", () => {
+    const scopesByKey = (t: Template) =>
+      Object.fromEntries(
+        (Object.values(t.findResources('AWS::ApiGatewayV2::Route')) as Resource[]).map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationScopes]),
+      );
+    const routes: readonly RouteDefinition[] = ROUTES;
+    expect(scopesByKey(template)).toEqual(Object.fromEntries(routes.map((r) => [routeKey(r), r.scope && [r.scope]])));
+    expect(scopesByKey(template)['GET /webhooks/{id}/signature']).toEqual(['webhooks:secrets']);
+
+    const unscoped = buildStack({ context: { requireScopes: 'false' } });
+    try {
+      expect(Object.values(scopesByKey(Template.fromStack(unscoped.stack))).filter(Boolean)).toEqual([]);
+    } finally {
+      unscoped.cleanup();
+    }
+  });
+
   test('the JWT authorizer takes issuer and audience from stack parameters', () => {
     template.hasParameter('JwtIssuer', { Type: 'String' });
     template.hasParameter('JwtAudience', { Type: 'CommaDelimitedList' });
