@@ -60,6 +60,13 @@ export const BATCH_CONTINUATION_EVENT_PATTERN = { source: [INTERNAL_SOURCE], 'de
 
 export const API_FUNCTION = { timeoutSeconds: 15, memoryMb: 512 } as const;
 
+/**
+ * `POST /webhooks/{id}/test` waits for the listener inside an API request, so its limits are
+ * tighter than a delivery's (10 s + 5 s): together with the table writes around it, the request
+ * ends well inside the API function's timeout with the listener's outcome, not a gateway error.
+ */
+export const TEST_REQUEST_TIMEOUTS = { connectTimeoutMs: 4_000, responseTimeoutMs: 5_000 } as const;
+
 /** CloudWatch metrics (Powertools EMF) that the alarms watch. */
 export const METRICS = {
   namespace: 'LmsWebhooks',

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { CatalogueViewSchema } from '../catalogue';
 import { CreateWebhookSchema, UpdateWebhookSchema, WebhookViewSchema } from '../webhooks/model';
 import { ProblemSchema } from './problem';
-import { DeliveryListQuerySchema, ListQuerySchema } from './request';
+import { AttemptsQuerySchema, DeliveryListQuerySchema, ListQuerySchema } from './request';
 import { DeliveryDetailViewSchema, DeliveryViewSchema } from '../deliveries/model';
 import { ROUTES, SCOPES, type OperationId, type RouteDefinition } from './routes';
 
@@ -65,7 +65,7 @@ const SPECS: Record<OperationId, OperationSpec> = {
     },
   },
   listDeliveries: { query: DeliveryListQuerySchema, responses: { 200: { description: 'The delivery log, newest first', schema: pageOf(DeliveryViewSchema) } } },
-  getDelivery: { responses: { 200: { description: 'One delivery with its attempts', schema: DeliveryDetailViewSchema } } },
+  getDelivery: { query: AttemptsQuerySchema, responses: { 200: { description: 'One delivery with its attempts', schema: DeliveryDetailViewSchema } } },
   redeliver: {
     responses: {
       202: { description: 'Queued again, at the back of the webhook’s queue', schema: DeliveryViewSchema },

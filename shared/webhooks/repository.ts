@@ -71,7 +71,7 @@ export class WebhookRepository {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.webhook('') },
         Limit: limit,
-        ExclusiveStartKey: decodePageToken(nextToken, { name: 'pk', value: pk }),
+        ExclusiveStartKey: decodePageToken(nextToken, { equal: { pk }, prefixed: { sk: keys.webhook('') } }),
       }),
     );
     const nextPageToken = encodePageToken(result.LastEvaluatedKey);

@@ -81,6 +81,7 @@ export class WebhookService {
       throw new PreconditionFailedError(`The webhook is at version ${current.version}, not ${expectedVersion}.`);
     }
     if (changes.targetUrl !== undefined) this.assertTargetUrl(changes.targetUrl);
+    assertCredentialsFollowOrigin(current, changes);
     const at = this.now().toISOString();
     const authChanged = changes.auth !== undefined && !(changes.auth.type === 'SIGNATURE' && current.authType === 'SIGNATURE');
     const credentials = authChanged ? this.credentialsFor(changes.auth!, at) : current.credentials;
@@ -178,6 +179,18 @@ export class WebhookService {
     const problem = checkTargetUrl(url, this.options.allowPrivateTargets);
     if (problem) throw new ValidationError(`targetUrl ${problem}`, [{ field: 'targetUrl', message: problem }]);
   }
+}
+
+/**
+ * A Basic password is sent to whatever the webhook points at, so moving the webhook to another
+ * origin needs the password again: otherwise whoever may edit the URL could capture it.
+ */
+function assertCredentialsFollowOrigin(current: Webhook, changes: UpdateWebhookInput): void {
+  if (current.authType !== 'BASIC' || changes.targetUrl === undefined || changes.auth !== undefined) return;
+  if (new URL(changes.targetUrl).origin === new URL(current.targetUrl).origin) return;
+  throw new ValidationError('The targetUrl moves to another origin: send auth again with the password for it (or change the auth type).', [
+    { field: 'auth.password', message: 'required when targetUrl changes origin' },
+  ]);
 }
 
 export interface SignatureDocument {

@@ -87,7 +87,7 @@ describe('the delivery worker', () => {
     expect(() => new StandardWebhook(secret).verify(request!.body, request!.headers as Record<string, string>)).not.toThrow();
 
     expect(await deliveries.get(hook.id, delivery.id)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1 });
-    expect(await deliveries.attempts(hook.id, delivery.id)).toEqual([expect.objectContaining({ number: 1, statusCode: 202, responseBody: 'accepted' })]);
+    expect((await deliveries.attempts(hook.id, delivery.id, { limit: 100 })).items).toEqual([expect.objectContaining({ number: 1, statusCode: 202, responseBody: 'accepted' })]);
   });
 
   it('schedules a retry on failure, honouring Retry-After within bounds', async () => {
@@ -100,7 +100,7 @@ describe('the delivery worker', () => {
 
     const stored = await deliveries.get(hook.id, delivery.id);
     expect(stored).toMatchObject({ status: 'PENDING', attemptCount: 2, nextAttemptAt: expect.any(String) });
-    const attempts = await deliveries.attempts(hook.id, delivery.id);
+    const attempts = (await deliveries.attempts(hook.id, delivery.id, { limit: 100 })).items;
     expect(attempts.map((a) => [a.number, a.statusCode, a.error])).toEqual([
       [1, 500, 'HTTP 500'],
       [2, 429, 'HTTP 429'],
