@@ -50,7 +50,6 @@ function webhookFor(accountId: number, n: number): Webhook {
     createdAt: at,
     updatedAt: at,
     version: 1,
-    credentials: {},
   };
 }
 

@@ -12,6 +12,8 @@ const SettingsSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1).default('lms-webhooks'),
   DELIVERY_QUEUE_URL: z.string().min(1).optional(),
   DELIVERY_DLQ_URL: z.string().min(1).optional(),
+  /** The KMS key that seals webhook credentials (api and delivery functions). */
+  CREDENTIALS_KEY_ID: z.string().min(1).optional(),
   /** The JWT claim that carries the caller's account id. */
   ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
   MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(5),

@@ -7,9 +7,11 @@ import { handler as aggregatorHandler } from '../../functions/aggregator/handler
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
+import { useDataKeys } from '../../shared/adapters/credentials-cipher';
 import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
+import { LocalDataKeys } from './data-keys';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { asyncInvoker } from './async-invoker';
@@ -104,6 +106,8 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       ACCOUNT_CLAIM: env.ACCOUNT_CLAIM,
     });
     resetSettings();
+    // Webhook secrets are sealed under a key in DATA_DIR where AWS uses KMS.
+    useDataKeys(await LocalDataKeys.open(dataDir));
 
     const dynamo = new DynamoDBClient({ endpoint });
     await ensureTable(dynamo, env.TABLE_NAME);

@@ -76,17 +76,12 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
   },
 
   rotateSignature: async ({ request, deps, accountId }) => {
-    const { webhook, signingSecret } = await deps.webhooks.rotateSigningSecret(accountId, webhookId(request));
-    const previous = webhook.credentials.signingSecrets?.[1];
-    return json(
-      200,
-      { signingSecret, ...(previous?.expiresAt && { previousSecretExpiresAt: previous.expiresAt }) },
-      { 'cache-control': 'no-store', ...etag(webhook) },
-    );
+    const { webhook, signingSecret, previousSecretExpiresAt } = await deps.webhooks.rotateSigningSecret(accountId, webhookId(request));
+    return json(200, { signingSecret, ...(previousSecretExpiresAt && { previousSecretExpiresAt }) }, { 'cache-control': 'no-store', ...etag(webhook) });
   },
 
   testWebhook: async ({ request, deps, accountId }) => {
-    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    const webhook = await deps.webhooks.getWithCredentials(accountId, webhookId(request));
     return json(200, await deps.deliveries.test(webhook));
   },
 

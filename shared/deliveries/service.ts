@@ -6,7 +6,7 @@ import { attemptFrom, buildRequest } from '../delivery/worker';
 import { newId, ID_PATTERN } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import type { Page } from '../storage/pagination';
-import type { Webhook } from '../webhooks/model';
+import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { DeliveryOutbox } from './outbox';
 import type { DeliveryRepository } from './repository';
@@ -58,7 +58,7 @@ export class DeliveryService {
   }
 
   /** Sends a test event now, signed like any delivery, logs it, and reports the listener's answer. */
-  async test(webhook: Webhook): Promise<TestResult> {
+  async test(webhook: WebhookWithCredentials): Promise<TestResult> {
     const at = this.now();
     const delivery: Delivery = {
       id: newId('msg', at.getTime()),

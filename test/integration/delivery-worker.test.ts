@@ -5,7 +5,7 @@ import { sendWebhook } from '../../shared/delivery/http-sender';
 import { DeliveryWorker, type WorkerSettings } from '../../shared/delivery/worker';
 import { newId } from '../../shared/ids';
 import { generateSigningSecret } from '../../shared/signing';
-import type { Webhook } from '../../shared/webhooks/model';
+import type { Webhook, WebhookWithCredentials } from '../../shared/webhooks/model';
 import { startListener, type TestListener } from './support/listener';
 import { freshTable } from './support/table';
 
@@ -20,7 +20,7 @@ afterAll(async () => listener.close());
 
 const settings: WorkerSettings = { retryDelaysSeconds: [5, 10, 300], retryWindowSeconds: 3600, allowPrivateTargets: true, maxReceivesWithoutAttempt: 10 };
 
-function webhook(overrides: Partial<Webhook> = {}): Webhook {
+function webhook(overrides: Partial<WebhookWithCredentials> = {}): WebhookWithCredentials {
   const at = new Date().toISOString();
   return {
     id: newId('wh'),
@@ -57,7 +57,7 @@ async function pendingDelivery(hook: Webhook, firstArrivedAt = Date.now()): Prom
   return delivery;
 }
 
-function workerFor(hook: Webhook | undefined, disabled: string[] = []): DeliveryWorker {
+function workerFor(hook: WebhookWithCredentials | undefined, disabled: string[] = []): DeliveryWorker {
   return new DeliveryWorker({
     deliveries,
     findWebhook: async () => hook,
