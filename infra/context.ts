@@ -44,6 +44,10 @@ const DeploymentContextSchema = z.object({
   deliveryLogTtlDays: positiveInt.default(30),
   /** Lambda's bounds for an SQS event source's maximum concurrency. */
   deliveryMaxConcurrency: positiveInt.min(2).max(1000).default(50),
+  /** Reserved for the API and the router, so a delivery storm cannot starve them (1–1000). */
+  apiReservedConcurrency: positiveInt.max(1000).default(20),
+  /** Also the ingest event source's ceiling; at least 2, Lambda's minimum for it. */
+  routerReservedConcurrency: positiveInt.min(2).max(1000).default(10),
   alarmEmail: z.email().optional(),
   /** Comma-separated (or a JSON array in cdk.json); CORS stays off without it. */
   corsOrigins: z

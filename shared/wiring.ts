@@ -54,7 +54,9 @@ export const AGGREGATOR_FUNCTION = { timeoutSeconds: 300, memoryMb: 512 } as con
  * bus; a rule with this pattern sends it to the aggregator, next to the schedule. Its own Source
  * keeps it apart from the notices that outside consumers subscribe to.
  */
-export const INTERNAL_SOURCE = 'lms.webhooks.internal';
+export const INTERNAL_SOURCE = `${NOTICE_SOURCE}.internal`;
+/** Every Source the service puts on its bus starts so; the bus refuses them from anyone else. */
+export const SERVICE_SOURCES_PATTERN = `${NOTICE_SOURCE}*`;
 export const BATCH_CONTINUATION = 'BATCH_FLUSH_CONTINUATION';
 export const BATCH_CONTINUATION_EVENT_PATTERN = { source: [INTERNAL_SOURCE], 'detail-type': [BATCH_CONTINUATION] } as const;
 

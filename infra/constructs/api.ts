@@ -13,7 +13,6 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
 import { API_FUNCTION } from '../../shared/wiring';
@@ -29,8 +28,11 @@ export interface ApiProps extends ServiceContext {
    * @default true
    */
   readonly requireScopes?: boolean;
-  /** Where redeliveries are queued. */
-  readonly deliveryQueue: IQueue;
+  /**
+   * Concurrency reserved for the API function, so a delivery storm cannot take all of the account's.
+   * @default 20
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Browser origins allowed to call the API.
    * @default - CORS off (no preflight answers, no CORS headers)
@@ -58,8 +60,12 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const fn = new ServiceFunction(this, 'Handler', { name: 'api', sizing: API_FUNCTION, context: props }).function;
-    props.deliveryQueue.grantSendMessages(fn);
+    const fn = new ServiceFunction(this, 'Handler', {
+      name: 'api',
+      sizing: API_FUNCTION,
+      context: props,
+      reservedConcurrency: props.reservedConcurrency ?? 20,
+    }).function;
     this.function = fn;
 
     this.httpApi = new HttpApi(this, 'HttpApi', {

@@ -15,6 +15,9 @@ const built = buildStack({
     deliveryMaxConcurrency: '20',
     alarmEmail: 'ops@example.com',
     corsOrigins: 'https://admin.example.com, https://lms.example.com',
+    requireScopes: 'false',
+    apiReservedConcurrency: '30',
+    routerReservedConcurrency: '4',
   },
 });
 let template: Template;
@@ -79,4 +82,20 @@ describe('isAwsScheduleExpression', () => {
     'rejects %s',
     (expression) => expect(isAwsScheduleExpression(expression)).toBe(false),
   );
+});
+
+test('requireScopes=false leaves the routes to the JWT check alone', () => {
+  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+  expect(routes.filter((r) => r.Properties.AuthorizationType === 'JWT').length).toBeGreaterThan(0);
+  for (const route of routes) expect(route.Properties.AuthorizationScopes).toBeUndefined();
+});
+
+test('reserved concurrency of the API and the router comes from context; the router’s event source stays within it', () => {
+  const fn = (path: string) => template.toJSON().Resources[logicalId(built.stack, `${path}/Function`)].Properties;
+  expect(fn('Api/Handler').ReservedConcurrentExecutions).toBe(30);
+  expect(fn('Ingest/Router').ReservedConcurrentExecutions).toBe(4);
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: logicalId(built.stack, 'Ingest/Router/Function') },
+    ScalingConfig: { MaximumConcurrency: 4 },
+  });
 });
