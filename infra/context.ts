@@ -49,6 +49,12 @@ const DeploymentContextSchema = z.object({
   /** Also the ingest event source's ceiling; at least 2, Lambda's minimum for it. */
   routerReservedConcurrency: positiveInt.min(2).max(1000).default(10),
   alarmEmail: z.email().optional(),
+  /** AWS accounts whose producers may put `lms` events on the bus (comma-separated, or a JSON array). */
+  producerAccounts: z
+    .union([z.string(), z.array(z.string())])
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id')))
+    .optional(),
   /** Comma-separated (or a JSON array in cdk.json); CORS stays off without it. */
   corsOrigins: z
     .union([z.string(), z.array(z.string())])

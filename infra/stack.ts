@@ -56,6 +56,7 @@ export class LmsWebhooksStack extends Stack {
       environment,
       eventBusName: context.eventBusName,
       routerConcurrency: context.routerReservedConcurrency,
+      producerAccounts: context.producerAccounts,
     });
     const delivery = new Delivery(this, 'Delivery', {
       environment,

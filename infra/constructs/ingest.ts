@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { AnyPrincipal, Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AccountPrincipal, AnyPrincipal, Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION, SERVICE_SOURCES_PATTERN } from '../../shared/wiring';
+import { EVENT_SOURCE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION, SERVICE_SOURCES_PATTERN } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 export interface IngestProps extends ServiceContext {
@@ -18,6 +18,11 @@ export interface IngestProps extends ServiceContext {
    * @default 10
    */
   readonly routerConcurrency?: number;
+  /**
+   * Other AWS accounts whose producers may put events on the bus, with Source `lms` only.
+   * @default - producers of this account only
+   */
+  readonly producerAccounts?: readonly string[];
 }
 
 /**
@@ -34,6 +39,17 @@ export class Ingest extends Construct {
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { eventBusName: props.eventBusName });
+    for (const account of props.producerAccounts ?? []) {
+      this.bus.addToResourcePolicy(
+        new PolicyStatement({
+          sid: `Producer${account}`,
+          principals: [new AccountPrincipal(account)],
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+        }),
+      );
+    }
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.seconds(INGEST_QUEUE.dlqRetentionSeconds),

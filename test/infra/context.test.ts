@@ -18,6 +18,7 @@ const built = buildStack({
     requireScopes: 'false',
     apiReservedConcurrency: '30',
     routerReservedConcurrency: '4',
+    producerAccounts: '444455556666, 777788889999',
   },
 });
 let template: Template;
@@ -98,4 +99,19 @@ test('reserved concurrency of the API and the router comes from context; the rou
     FunctionName: { Ref: logicalId(built.stack, 'Ingest/Router/Function') },
     ScalingConfig: { MaximumConcurrency: 4 },
   });
+});
+
+test('producer accounts may put events on the bus with Source lms only', () => {
+  const statements = Object.values(template.findResources('AWS::Events::EventBusPolicy')).map((p) => p.Properties.Statement);
+  for (const account of ['444455556666', '777788889999']) {
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Principal: { AWS: expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([`:iam::${account}:root`])] }) },
+        Condition: { StringEquals: { 'events:source': 'lms' } },
+      }),
+    );
+  }
+  expect(() => buildStack({ context: { producerAccounts: '1234' } })).toThrow(/producerAccounts/);
 });
