@@ -21,6 +21,11 @@ export async function sealCredentials(
 }
 
 export async function openCredentials(cipher: EnvelopeCipher, webhook: Webhook): Promise<WebhookWithCredentials> {
-  const credentials = webhook.sealedCredentials ? (JSON.parse(await cipher.open(webhook.sealedCredentials, contextOf(webhook))) as Credentials) : {};
+  if (!webhook.sealedCredentials) {
+    // Never send a Basic or Signature webhook's requests without its credentials.
+    if (webhook.authType !== 'NONE') throw new Error(`Webhook ${webhook.id} has ${webhook.authType} auth but no sealed credentials.`);
+    return { ...webhook, credentials: {} };
+  }
+  const credentials = JSON.parse(await cipher.open(webhook.sealedCredentials, contextOf(webhook))) as Credentials;
   return { ...webhook, credentials };
 }
