@@ -14,6 +14,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../shared/config';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
 import { API_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
@@ -64,7 +65,7 @@ export class Api extends Construct {
       name: 'api',
       sizing: API_FUNCTION,
       context: props,
-      reservedConcurrency: props.reservedConcurrency ?? 20,
+      reservedConcurrency: props.reservedConcurrency ?? DEFAULTS.apiReservedConcurrency,
     }).function;
     this.function = fn;
 
@@ -95,7 +96,7 @@ export class Api extends Construct {
     const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
     const integration = new HttpLambdaIntegration('Lambda', fn);
     const routes: readonly RouteDefinition[] = ROUTES;
-    const requireScopes = props.requireScopes ?? true;
+    const requireScopes = props.requireScopes ?? DEFAULTS.requireScopes;
     for (const route of routes) {
       const isPublic = route.public === true;
       const httpRoute = new HttpRoute(this, route.operationId, {

@@ -6,6 +6,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../shared/config';
 import { EVENT_SOURCE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION, SERVICE_SOURCES_PATTERN } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
@@ -72,7 +73,7 @@ export class Ingest extends Construct {
       targets: [new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue })],
     });
 
-    const concurrency = props.routerConcurrency ?? 10;
+    const concurrency = props.routerConcurrency ?? DEFAULTS.routerReservedConcurrency;
     const fn = new ServiceFunction(this, 'Router', { name: 'router', sizing: ROUTER_FUNCTION, context: props, reservedConcurrency: concurrency }).function;
     fn.addEventSource(
       new SqsEventSource(this.queue, { batchSize: INGEST_QUEUE.batchSize, reportBatchItemFailures: true, maxConcurrency: concurrency }),
