@@ -367,8 +367,8 @@ function itemKinds(input: Record<string, unknown>): string {
   return String(input.IndexName ?? '');
 }
 
-/** The router's reads: the account's webhooks (cached per container) and the duplicate check. */
-const ROUTER_READS = new Set(['DynamoDB Query WEBHOOK', 'DynamoDB GetItem DEDUP']);
+/** The router's reads: the account's webhooks version (once per account per batch), its webhooks when they changed, a pinned time. */
+const ROUTER_READS = new Set(['DynamoDB GetItem LIMITS', 'DynamoDB Query WEBHOOK', 'DynamoDB GetItem PIN']);
 
 // ---------------------------------------------------------------- processes: CPU and memory
 

@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { credentialsCipher } from '../../shared/adapters/credentials-cipher';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { eventBridge } from '../../shared/adapters/eventbridge';
 import { sqs } from '../../shared/adapters/sqs';
@@ -13,6 +14,7 @@ import { publishWebhookDisabled } from '../../shared/delivery/notices';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
+import { openCredentials } from '../../shared/webhooks/credentials';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { DELIVERY_QUEUE, METRICS } from '../../shared/wiring';
 
@@ -63,7 +65,12 @@ function build(): Container {
       deliveries,
       state: new BacklogStateStore(db, config.TABLE_NAME, queue),
       worker,
-      findWebhook: (accountId, webhookId) => webhooks.get(accountId, webhookId),
+      // Read fresh for every page of a drain (one strongly consistent read): a webhook switched off a
+      // moment ago gets no further request. Its secrets open with the container's cached data key.
+      findWebhook: async (accountId, webhookId) => {
+        const webhook = await webhooks.get(accountId, webhookId);
+        return webhook && openCredentials(credentialsCipher(), webhook);
+      },
       maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
     },
     queue,

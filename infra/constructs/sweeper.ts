@@ -1,14 +1,11 @@
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SWEEPER, SWEEPER_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 export interface SweeperProps extends ServiceContext {
-  /** Where the sweeper rings overdue doorbells. */
-  readonly deliveryQueue: IQueue;
   /**
    * When the sweeper runs.
    * @default SWEEPER.schedule (every minute)
@@ -19,7 +16,7 @@ export interface SweeperProps extends ServiceContext {
 /**
  * The sweeper Lambda on an EventBridge schedule: rings again every webhook whose backlog has due
  * work but whose doorbell is overdue (lost, or its drain crashed), and publishes the age of the
- * oldest due backlog for the alarm.
+ * oldest due backlog for the alarm. Its grants are in infra/permissions.ts.
  */
 export class Sweeper extends Construct {
   readonly function: IFunction;
@@ -32,7 +29,6 @@ export class Sweeper extends Construct {
       schedule: Schedule.expression(props.schedule ?? SWEEPER.schedule),
       targets: [new LambdaFunction(fn)],
     });
-    props.deliveryQueue.grantSendMessages(fn);
     this.function = fn;
   }
 }

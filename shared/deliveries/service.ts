@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
-import type { AttemptOutcome, WebhookRequest } from '../delivery/http-sender';
+import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { attemptFrom, buildRequest } from '../delivery/worker';
 import { newId, ID_PATTERN } from '../ids';
-import type { Page } from '../storage/pagination';
-import type { Webhook } from '../webhooks/model';
-import { toDeliveryView, type Attempt, type Delivery, type DeliveryStatus, type DeliveryView } from './model';
+import { TEST_REQUEST_TIMEOUTS } from '../wiring';
+import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
+import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
+import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { BacklogStateStore, DeliveryBacklog } from './backlog';
 import type { DeliveryRepository } from './repository';
 
@@ -25,7 +26,7 @@ export interface DeliveryServiceOptions {
   readonly repository: DeliveryRepository;
   /** Built on first use: only redelivery and the PENDING filter need the backlog. */
   readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read'> };
-  readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
+  readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   readonly allowPrivateTargets: boolean;
   readonly now?: () => Date;
 }
@@ -45,9 +46,17 @@ export class DeliveryService {
     return { ...page, items: page.items.map(toDeliveryView) };
   }
 
-  async get(webhook: Webhook, deliveryId: string): Promise<DeliveryView & { attempts: Attempt[] }> {
+  /** The delivery with one page of its attempts; `attemptsNextToken` continues them. */
+  async get(webhook: Webhook, deliveryId: string, page: { limit: number; nextToken?: string }): Promise<DeliveryDetailView> {
     const delivery = await this.find(webhook, deliveryId);
-    return { ...toDeliveryView(delivery), attempts: [...delivery.attempts] };
+    // The latest attempts live in the delivery itself (at most STORED_ATTEMPTS), paged here.
+    const after = decodePageToken(page.nextToken, { equal: { delivery: delivery.id }, prefixed: { after: 'ATTEMPT#' } });
+    const from = after ? Number(after.after.slice('ATTEMPT#'.length)) : 0;
+    const attempts = delivery.attempts.filter((a) => a.number > from).slice(0, page.limit);
+    const last = attempts[attempts.length - 1];
+    const more = last !== undefined && delivery.attempts.some((a) => a.number > last.number);
+    const attemptsNextToken = more ? encodePageToken({ delivery: delivery.id, after: `ATTEMPT#${last.number}` }) : undefined;
+    return { ...toDeliveryView(delivery), attempts, ...(attemptsNextToken && { attemptsNextToken }) };
   }
 
   async redeliver(webhook: Webhook, deliveryId: string): Promise<DeliveryView> {
@@ -57,7 +66,7 @@ export class DeliveryService {
   }
 
   /** Sends a test event now, signed like any delivery, logs it (one write, once finished), and reports the listener's answer. */
-  async test(webhook: Webhook): Promise<TestResult> {
+  async test(webhook: WebhookWithCredentials): Promise<TestResult> {
     const at = this.now();
     const events: LmsEvent[] = [
       {
@@ -69,7 +78,10 @@ export class DeliveryService {
       },
     ];
     const id = newId('msg', at.getTime());
-    const outcome = await this.options.send(buildRequest(webhook, { id, accountId: webhook.accountId, events }, at), { allowPrivate: this.options.allowPrivateTargets });
+    const outcome = await this.options.send(buildRequest(webhook, { id, accountId: webhook.accountId, events }, at), {
+      allowPrivate: this.options.allowPrivateTargets,
+      ...TEST_REQUEST_TIMEOUTS,
+    });
     const attempt = attemptFrom(1, at, outcome);
     // Written finished, never PENDING: the webhook's drain must not send it again.
     await this.options.repository.put({

@@ -1,7 +1,7 @@
 import { cursorAfter, type BacklogState, type BacklogStateStore, type Progress, type StateChange } from '../deliveries/backlog';
 import type { Doorbell } from '../deliveries/model';
 import type { DeliveryRepository } from '../deliveries/repository';
-import type { Webhook } from '../webhooks/model';
+import type { WebhookWithCredentials } from '../webhooks/model';
 import type { DeliveryWorker } from './worker';
 
 /**
@@ -20,7 +20,7 @@ export interface DrainDependencies {
   readonly state: BacklogStateStore;
   readonly worker: DeliveryWorker;
   /** A fresh (strongly consistent) read: a webhook switched off a moment ago gets no further request. */
-  readonly findWebhook: (accountId: number, webhookId: string) => Promise<Webhook | undefined>;
+  readonly findWebhook: (accountId: number, webhookId: string) => Promise<WebhookWithCredentials | undefined>;
   readonly maxReceivesWithoutProgress: number;
   /** Deliveries read per Query. @default 50 */
   readonly pageSize?: number;

@@ -1,6 +1,6 @@
 import type { DeliveryRepository } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
-import { liveSigningSecrets, type Webhook } from '../webhooks/model';
+import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
 import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
 import type { AttemptOutcome, WebhookRequest } from './http-sender';
 import { nextRetry } from './retry-policy';
@@ -38,7 +38,7 @@ export class DeliveryWorker {
   }
 
   /** Attempts one PENDING delivery of `webhook` (undefined: deleted). */
-  async attempt(webhook: Webhook | undefined, delivery: Delivery): Promise<AttemptResult> {
+  async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery): Promise<AttemptResult> {
     const { deliveries, settings } = this.deps;
     if (!webhook || webhook.status !== 'ACTIVE') {
       const reason = webhook ? `webhook is ${webhook.status}` : 'webhook was deleted';
@@ -76,13 +76,13 @@ export class DeliveryWorker {
 }
 
 /** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id. */
-export function buildRequest(webhook: Webhook, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
+export function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
   const body = envelopeBody(delivery.accountId, delivery.events);
   const headers = deliveryHeaders({ messageId: delivery.id, timestampSeconds: Math.floor(at.getTime() / 1000), body, auth: authOf(webhook, at) });
   return { url: webhook.targetUrl, headers, body };
 }
 
-function authOf(webhook: Webhook, at: Date): DeliveryAuth {
+function authOf(webhook: WebhookWithCredentials, at: Date): DeliveryAuth {
   switch (webhook.authType) {
     case 'NONE':
       return { type: 'NONE' };

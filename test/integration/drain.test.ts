@@ -8,7 +8,7 @@ import { sendWebhook } from '../../shared/delivery/http-sender';
 import { DeliveryWorker, type WorkerSettings } from '../../shared/delivery/worker';
 import { newId } from '../../shared/ids';
 import { generateSigningSecret } from '../../shared/signing';
-import type { Webhook } from '../../shared/webhooks/model';
+import type { WebhookWithCredentials } from '../../shared/webhooks/model';
 import { startListener, type TestListener } from './support/listener';
 import { freshTable } from './support/table';
 
@@ -42,7 +42,7 @@ beforeEach(() => {
 
 const settings: WorkerSettings = { retryDelaysSeconds: [5, 10, 300], retryWindowSeconds: 3600, allowPrivateTargets: true };
 
-function webhook(overrides: Partial<Webhook> = {}): Webhook {
+function webhook(overrides: Partial<WebhookWithCredentials> = {}): WebhookWithCredentials {
   const at = new Date().toISOString();
   return {
     id: newId('wh'),
@@ -68,13 +68,13 @@ const event = (n: number, timestamp = 1_767_225_600_000 + n): LmsEvent => ({
   data: { userId: n },
 });
 
-async function enqueue(hook: Webhook, ...events: LmsEvent[]): Promise<string[]> {
+async function enqueue(hook: WebhookWithCredentials, ...events: LmsEvent[]): Promise<string[]> {
   const ids: string[] = [];
   for (const e of events) ids.push((await backlog.enqueue({ webhook: hook, events: [e], kind: 'realtime', idempotencyKey: `event:${e.eventId}`, arrivedAt: Date.now() })).deliveryId);
   return ids;
 }
 
-function drainer(hook: Webhook | undefined, disabled: string[] = [], lookup?: () => Webhook | undefined): DrainDependencies {
+function drainer(hook: WebhookWithCredentials | undefined, disabled: string[] = [], lookup?: () => WebhookWithCredentials | undefined): DrainDependencies {
   let current = hook;
   return {
     deliveries,
@@ -82,9 +82,9 @@ function drainer(hook: Webhook | undefined, disabled: string[] = [], lookup?: ()
     worker: new DeliveryWorker({
       deliveries,
       send: sendWebhook,
-      disableWebhook: async (w, reason) => {
+      disableWebhook: async (_w, reason) => {
         disabled.push(reason);
-        current = { ...w, status: 'DISABLED' };
+        if (current) current = { ...current, status: 'DISABLED' };
       },
       settings,
     }),
@@ -95,7 +95,7 @@ function drainer(hook: Webhook | undefined, disabled: string[] = [], lookup?: ()
 
 let messages = 0;
 const receipt = (receiveCount = 1, messageId = `m-${++messages}`) => ({ messageId, receiveCount });
-const doorbellOf = (hook: Webhook): Doorbell => ({ accountId: hook.accountId, webhookId: hook.id });
+const doorbellOf = (hook: WebhookWithCredentials): Doorbell => ({ accountId: hook.accountId, webhookId: hook.id });
 const sentIds = () => listener.received.map((r) => (JSON.parse(r.body) as { events: LmsEvent[] }).events[0]!.eventId);
 
 describe('draining a webhook backlog', () => {

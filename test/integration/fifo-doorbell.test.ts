@@ -5,7 +5,7 @@ import type { LmsEvent } from '../../shared/delivery/envelope';
 import type { AttemptOutcome, WebhookRequest } from '../../shared/delivery/http-sender';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { newId } from '../../shared/ids';
-import type { Webhook } from '../../shared/webhooks/model';
+import type { WebhookWithCredentials } from '../../shared/webhooks/model';
 import { SimulatedFifoQueue } from './support/fifo-queue';
 import { freshTable } from './support/table';
 
@@ -29,7 +29,7 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
     now,
   );
   const backlog = new DeliveryBacklog(deliveries, state, now);
-  const hook: Webhook = {
+  const hook: WebhookWithCredentials = {
     id: newId('wh'),
     accountId: 1010,
     name: 'down for hours',
