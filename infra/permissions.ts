@@ -44,10 +44,10 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:SendMessage'],
   },
-  // The backlog's state and its webhook, a page of the backlog (Query), each attempt, skip and
-  // disable (with the account's webhooks version); opens credentials to sign.
+  // The webhook with its backlog state (BatchGetItem), a page of the backlog (Query), each attempt,
+  // skip and disable (with the account's webhooks version); opens credentials to sign.
   delivery: {
-    table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:ChangeMessageVisibility'],
     deliveryDeadLetterQueue: ['sqs:SendMessage'],
     credentialsKey: ['kms:Decrypt'],

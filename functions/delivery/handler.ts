@@ -4,7 +4,7 @@ import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { eventBridge } from '../../shared/adapters/eventbridge';
 import { sqs } from '../../shared/adapters/sqs';
 import { required, settings } from '../../shared/config';
-import { BacklogStateStore } from '../../shared/deliveries/backlog';
+import { backlogStateKey, BacklogStateStore, stateFromItem } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import type { DrainDependencies } from '../../shared/delivery/drain';
@@ -65,11 +65,11 @@ function build(): Container {
       deliveries,
       state: new BacklogStateStore(db, config.TABLE_NAME, queue),
       worker,
-      // Read fresh for every page of a drain (one strongly consistent read): a webhook switched off a
-      // moment ago gets no further request. Its secrets open with the container's cached data key.
-      findWebhook: async (accountId, webhookId) => {
-        const webhook = await webhooks.get(accountId, webhookId);
-        return webhook && openCredentials(credentialsCipher(), webhook);
+      // One read per page of a drain: a webhook switched off a moment ago gets no further request.
+      // Its secrets open with the container's cached data key.
+      readWebhookAndState: async (accountId, webhookId) => {
+        const { webhook, other } = await webhooks.getWith(accountId, webhookId, backlogStateKey(webhookId));
+        return { ...(webhook && { webhook: await openCredentials(credentialsCipher(), webhook) }), ...(other && { state: stateFromItem(other) }) };
       },
       maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
     },

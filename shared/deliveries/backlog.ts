@@ -70,7 +70,7 @@ export class BacklogStateStore {
 
   async read(webhookId: string): Promise<BacklogState | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: this.key(webhookId), ConsistentRead: true }));
-    return Item ? toState(Item) : undefined;
+    return Item ? stateFromItem(Item) : undefined;
   }
 
   /**
@@ -111,7 +111,7 @@ export class BacklogStateStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return Attributes ? toState(Attributes) : undefined;
+    return Attributes ? stateFromItem(Attributes) : undefined;
   }
 
   /**
@@ -207,11 +207,16 @@ export class BacklogStateStore {
   }
 
   private key(webhookId: string) {
-    return { pk: keys.webhook(webhookId), sk: backlogKeys.state };
+    return backlogStateKey(webhookId);
   }
 }
 
-function toState(item: Record<string, unknown>): BacklogState {
+/** The key of a webhook's backlog state item (read together with the webhook by the drain). */
+export function backlogStateKey(webhookId: string): { pk: string; sk: string } {
+  return { pk: keys.webhook(webhookId), sk: backlogKeys.state };
+}
+
+export function stateFromItem(item: Record<string, unknown>): BacklogState {
   return {
     webhookId: String(item.webhookId),
     accountId: Number(item.accountId),

@@ -19,8 +19,11 @@ export interface DrainDependencies {
   readonly deliveries: DeliveryRepository;
   readonly state: BacklogStateStore;
   readonly worker: DeliveryWorker;
-  /** A fresh (strongly consistent) read: a webhook switched off a moment ago gets no further request. */
-  readonly findWebhook: (accountId: number, webhookId: string) => Promise<WebhookWithCredentials | undefined>;
+  /**
+   * The webhook (credentials opened) and its backlog state, read fresh (strongly consistent) for
+   * every page: a webhook switched off a moment ago gets no further request.
+   */
+  readonly readWebhookAndState: (accountId: number, webhookId: string) => Promise<{ webhook?: WebhookWithCredentials; state?: BacklogState }>;
   readonly maxReceivesWithoutProgress: number;
   /** Deliveries read per Query. @default 50 */
   readonly pageSize?: number;
@@ -41,13 +44,12 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
   const pageSize = deps.pageSize ?? DEFAULT_PAGE_SIZE;
   let attempted = 0;
   for (;;) {
-    // The webhook is read afresh for every page, beside the state: one round trip, then the page.
-    const [stored, found] = await Promise.all([deps.state.read(doorbell.webhookId), deps.findWebhook(doorbell.accountId, doorbell.webhookId)]);
-    const state: BacklogState = stored ?? { webhookId: doorbell.webhookId, accountId: doorbell.accountId, seq: 0 };
+    const read = await deps.readWebhookAndState(doorbell.accountId, doorbell.webhookId);
+    const state: BacklogState = read.state ?? { webhookId: doorbell.webhookId, accountId: doorbell.accountId, seq: 0 };
     const sinceProgress = receipt.receiveCount - (state.progressMessage === receipt.messageId ? (state.progressReceives ?? 0) : 0);
     let crashLooping = sinceProgress > deps.maxReceivesWithoutProgress;
     const page = await deps.deliveries.backlogPage(doorbell.webhookId, state.cursor ?? '', pageSize);
-    let webhook = found;
+    let webhook = read.webhook;
     let cursor = state.cursor;
     let change: StateChange | undefined;
     let handBack = false;
@@ -79,7 +81,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
         break;
       }
       cursor = cursorAfter(delivery.id);
-      if (result.disabledWebhook) webhook = await deps.findWebhook(doorbell.accountId, doorbell.webhookId);
+      if (result.disabledWebhook) webhook = (await deps.readWebhookAndState(doorbell.accountId, doorbell.webhookId)).webhook;
     }
     // A short page is the backlog's end.
     change ??= page.length < pageSize ? { kind: 'clear' } : { kind: 'advance' };

@@ -1,5 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -59,6 +61,27 @@ export class WebhookRepository {
       new GetCommand({ TableName: this.tableName, Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) }, ConsistentRead: true }),
     );
     return Item ? fromItem(Item) : undefined;
+  }
+
+  /**
+   * The webhook and one more item of the table (its backlog state, say) in one strongly consistent
+   * BatchGetItem: one round trip instead of two.
+   */
+  async getWith(accountId: number, webhookId: string, other: { pk: string; sk: string }): Promise<{ webhook?: Webhook; other?: Record<string, unknown> }> {
+    const webhookKey = { pk: keys.account(accountId), sk: keys.webhook(webhookId) };
+    const found: Record<string, unknown>[] = [];
+    let request: Record<string, unknown>[] = [webhookKey, other];
+    for (let attempt = 0; request.length > 0; attempt++) {
+      if (attempt > TRANSACTION_ATTEMPTS) throw new Error(`DynamoDB left ${request.length} reads unprocessed after ${TRANSACTION_ATTEMPTS} retries.`);
+      if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
+      const answer: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }));
+      found.push(...(answer.Responses?.[this.tableName] ?? []));
+      request = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    const is = (key: { pk: string; sk: string }) => (item: Record<string, unknown>) => item.pk === key.pk && item.sk === key.sk;
+    const webhook = found.find(is(webhookKey));
+    const otherItem = found.find(is(other));
+    return { ...(webhook && { webhook: fromItem(webhook) }), ...(otherItem && { other: otherItem }) };
   }
 
   async list(accountId: number, limit: number, nextToken?: string): Promise<Page<Webhook>> {

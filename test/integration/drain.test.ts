@@ -88,7 +88,11 @@ function drainer(hook: WebhookWithCredentials | undefined, disabled: string[] = 
       },
       settings,
     }),
-    findWebhook: async () => (lookup ? lookup() : current),
+    readWebhookAndState: async (_accountId, webhookId) => {
+      const found = lookup ? lookup() : current;
+      const stored = await state.read(webhookId);
+      return { ...(found && { webhook: found }), ...(stored && { state: stored }) };
+    },
     maxReceivesWithoutProgress: 10,
   };
 }
@@ -146,12 +150,12 @@ describe('draining a webhook backlog', () => {
     listener.respond(() => ({ status: 202 }));
     const sendingDeps: DrainDependencies = {
       ...deps,
-      findWebhook: async (...args) => {
+      readWebhookAndState: async (...args) => {
         if (!wroteDuringDrain) {
           wroteDuringDrain = true;
           await enqueue(hook, event(12));
         }
-        return deps.findWebhook(...args);
+        return deps.readWebhookAndState(...args);
       },
     };
     expect(await drainBacklog(sendingDeps, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 2 });

@@ -66,7 +66,10 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
         settings: { retryDelaysSeconds: [5, 10, 20, 40, 80, 160, 300], retryWindowSeconds: 7 * 24 * 3600, allowPrivateTargets: false },
         now,
       }),
-      findWebhook: async () => hook,
+      readWebhookAndState: async () => {
+        const stored = await state.read(hook.id);
+        return { webhook: hook, ...(stored && { state: stored }) };
+      },
       maxReceivesWithoutProgress: 10,
       now,
     },
