@@ -1,3 +1,4 @@
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import type { Doorbell } from '../../shared/deliveries/model';
@@ -17,6 +18,8 @@ import { freshTable } from './support/table';
  * rung: order, holding on failure, giving up, skipping, crash loops, and the doorbell's life cycle.
  */
 let listener: TestListener;
+let db: DynamoDBDocumentClient;
+let tableName: string;
 let deliveries: DeliveryRepository;
 const rung: { doorbell: Doorbell; deduplicationId: string }[] = [];
 let state: BacklogStateStore;
@@ -24,7 +27,7 @@ let backlog: DeliveryBacklog;
 
 beforeAll(async () => {
   listener = await startListener();
-  const { db, tableName } = await freshTable();
+  ({ db, tableName } = await freshTable());
   deliveries = new DeliveryRepository(db, tableName, 30);
   state = new BacklogStateStore(db, tableName, {
     ring: async (doorbell, deduplicationId) => {
@@ -272,6 +275,24 @@ describe('draining a webhook backlog', () => {
     await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
     expect(listener.received.map((r) => r.headers['webhook-id'])).toEqual([id, id]);
     expect(await deliveries.get(hook.id, id!)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 2, redeliveries: 2 });
+  });
+
+  it('counts the log lifetime afresh on every attempt and redeliver, so a delivery still retried never expires', async () => {
+    const hook = webhook();
+    const day = 24 * 3600 * 1000;
+    const start = Date.UTC(2026, 0, 1);
+    const at = (ms: number) => new DeliveryRepository(db, tableName, 30, () => new Date(ms));
+    const expiresAt = async (id: string) =>
+      Number((await db.send(new GetCommand({ TableName: tableName, Key: { pk: `WEBHOOK#${hook.id}`, sk: `DELIVERY#${id}` } }))).Item?.expiresAt);
+    const [id] = await enqueue(hook, event(1));
+    const created = (await deliveries.get(hook.id, id!))!;
+    await db.send(new PutCommand({ TableName: tableName, Item: at(start).toItem(created) }));
+    expect(await expiresAt(id!)).toBe((start + 30 * day) / 1000);
+
+    const retried = await at(start + 10 * day).recordAttempt(created, { number: 1, at: new Date(start + 10 * day).toISOString(), durationMs: 1, statusCode: 500 }, { status: 'FAILED' });
+    expect(await expiresAt(id!)).toBe((start + 40 * day) / 1000);
+    await at(start + 20 * day).requeue(retried);
+    expect(await expiresAt(id!)).toBe((start + 50 * day) / 1000);
   });
 
   it('sends Basic credentials when the webhook uses Basic auth', async () => {
