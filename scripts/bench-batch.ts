@@ -138,7 +138,6 @@ async function main(): Promise<void> {
       });
       await inParallel(loads, LOAD_CONCURRENCY, ({ webhook, events }) => store.addMany(webhook, events));
       const loadSeconds = (performance.now() - loadStart) / 1000;
-      const queuedBefore = await queued(sqs, queues.deliveryQueueUrl);
 
       dynamoDbCalls = 0;
       const flushStart = performance.now();
@@ -146,19 +145,20 @@ async function main(): Promise<void> {
       const flushSeconds = (performance.now() - flushStart) / 1000;
       seconds.push(flushSeconds);
 
-      const enqueued = (await queued(sqs, queues.deliveryQueueUrl)) - queuedBefore;
+      // Requests go into each webhook's backlog; the queue holds one doorbell per webhook, whatever the backlog.
+      const doorbells = await queued(sqs, queues.deliveryQueueUrl);
       const left = (await store.dueWebhooks()).length;
       console.log(
         [
           `${size.toLocaleString('en')} events:`,
           `loaded in ${loadSeconds.toFixed(1)} s (${Math.round(size / loadSeconds)} events/s);`,
           `flushed ${report.flushedEvents.toLocaleString('en')} in ${flushSeconds.toFixed(2)} s = ${Math.round(report.flushedEvents / flushSeconds)} events/s;`,
-          `requests sent ${report.requests} (${enqueued} on the delivery queue);`,
+          `requests written ${report.requests} (doorbells on the delivery queue: ${doorbells});`,
           `DynamoDB calls ${dynamoDbCalls} = ${(dynamoDbCalls / size).toFixed(3)} per event;`,
           `failed webhooks ${report.failedWebhooks}, webhooks still due ${left}`,
         ].join(' '),
       );
-      if (report.flushedEvents !== size || enqueued !== report.requests || left !== 0) throw new Error('the flush did not send the whole backlog exactly once');
+      if (report.flushedEvents !== size || doorbells !== hooks.length || left !== 0) throw new Error('the flush did not write the whole backlog exactly once, with one doorbell per webhook');
     }
     if (seconds.length >= 2) {
       const ratio = seconds[seconds.length - 1]! / seconds[0]!;
