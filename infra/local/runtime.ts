@@ -9,6 +9,10 @@ import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
+import { dynamoDb } from '../../shared/adapters/dynamodb';
+import { BacklogStateStore } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
+import { sweepDoorbells } from '../../shared/delivery/sweeper';
 import { ConfigError, DEFAULTS, describeIssues, resetSettings, SHARED_RULES } from '../../shared/config';
 import {
   AGGREGATOR_FUNCTION,
@@ -200,6 +204,9 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       region,
     });
     stops.push(() => sweepSchedule.stop());
+    // Nothing of an earlier run is in flight now: doorbells due by now are rung again at once, so
+    // one lost with a killed process does not wait for the sweeper's overdue time.
+    await sweepDoorbells(new BacklogStateStore(dynamoDb(), env.TABLE_NAME, new DoorbellQueue(sqsClient, queues.deliveryQueueUrl)), { overdueAfterSeconds: 0 });
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens, requireScopes: env.REQUIRE_SCOPES });
