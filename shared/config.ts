@@ -27,6 +27,14 @@ const SettingsSchema = z.object({
   RETRY_WINDOW_SECONDS: seconds.default(7 * 24 * 3600),
   DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(24 * 3600),
+  /** Where the admin console's built files are; unset, the folder `console` beside the function's code. */
+  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
+  /** The console's OpenID Connect sign-in: the JWT issuer and the console's client id (both, or neither). */
+  CONSOLE_OIDC_ISSUER: z.url().optional(),
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+}).refine((s) => (s.CONSOLE_OIDC_ISSUER === undefined) === (s.CONSOLE_OIDC_CLIENT_ID === undefined), {
+  message: 'set both or neither',
+  path: ['CONSOLE_OIDC_CLIENT_ID'],
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -9,6 +9,7 @@ import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import { buildConsole } from '../../console/build';
 import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
@@ -176,6 +177,10 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       region,
     });
     stops.push(() => batchSchedule.stop());
+
+    // Built on every start, so the page always matches the checkout; the api handler serves it as in AWS.
+    process.env.CONSOLE_ASSETS_DIR = await buildConsole(join(dataDir, 'console'));
+    resetSettings();
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens });
