@@ -46,6 +46,8 @@ const DeploymentContextSchema = z.object({
     .union([z.string(), z.array(z.string())])
     .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((o) => o.trim()).filter(Boolean))
     .optional(),
+  /** The admin console's OpenID Connect client id at the JWT issuer; without it the console takes a pasted token. */
+  consoleClientId: z.string().min(1).optional(),
 });
 
 export type DeploymentContext = z.infer<typeof DeploymentContextSchema>;

@@ -3,7 +3,7 @@ import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -28,6 +28,11 @@ export interface ServiceFunctionProps {
   readonly context: ServiceContext;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Files to add to the package after esbuild (the api function's console).
+   * @default - the bundle only
+   */
+  readonly commandHooks?: ICommandHooks;
 }
 
 /**
@@ -71,6 +76,7 @@ export class ServiceFunction extends Construct {
         // The Node runtime ships AWS SDK v3; bundling it would only grow the package.
         externalModules: ['@aws-sdk/*'],
         logLevel: LogLevel.WARNING,
+        ...(props.commandHooks && { commandHooks: props.commandHooks }),
       },
     });
 

@@ -72,6 +72,7 @@ export class LmsWebhooksStack extends Stack {
       jwtAudience: jwtAudience.valueAsList,
       deliveryQueue: deliveryQueues.queue,
       corsOrigins: context.corsOrigins,
+      consoleClientId: context.consoleClientId,
     });
     new Alarms(this, 'Alarms', {
       deadLetterQueues: { Ingest: ingest.deadLetterQueue, Delivery: deliveryQueues.deadLetterQueue },
@@ -80,6 +81,7 @@ export class LmsWebhooksStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the admin API' });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${api.url}console`, description: 'The admin console' });
     new CfnOutput(this, 'EventBusName', { value: ingest.bus.eventBusName, description: 'EventBusName for PutEvents' });
     new CfnOutput(this, 'EventBusArn', { value: ingest.bus.eventBusArn, description: 'The Resource in producers\' events:PutEvents permission' });
     new CfnOutput(this, 'TableName', { value: storage.table.tableName });

@@ -12,10 +12,12 @@ import {
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
+import type { SettingName } from '../../shared/config';
 import { API_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
@@ -43,6 +45,11 @@ export interface ApiProps extends ServiceContext {
   readonly throttleBurstLimit?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly accessLogRetention?: RetentionDays;
+  /**
+   * The admin console's OpenID Connect client id at the JWT issuer (authorization code + PKCE).
+   * @default - the console signs in with a pasted token only
+   */
+  readonly consoleClientId?: string;
 }
 
 /** HTTP API over the one API Lambda, a route per entry of shared/api/routes.ts. */
@@ -53,8 +60,15 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const fn = new ServiceFunction(this, 'Handler', { name: 'api', sizing: API_FUNCTION, context: props }).function;
+    const fn = new ServiceFunction(this, 'Handler', { name: 'api', sizing: API_FUNCTION, context: props, commandHooks: CONSOLE_BUILD }).function;
     props.deliveryQueue.grantSendMessages(fn);
+    if (props.consoleClientId) {
+      const consoleSettings: { [K in Extract<SettingName, `CONSOLE_OIDC_${string}`>]: string } = {
+        CONSOLE_OIDC_ISSUER: props.jwtIssuer,
+        CONSOLE_OIDC_CLIENT_ID: props.consoleClientId,
+      };
+      for (const [name, value] of Object.entries(consoleSettings)) fn.addEnvironment(name, value);
+    }
     this.function = fn;
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -95,7 +109,7 @@ export class Api extends Construct {
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public by contract (liveness probe / API description); it reads no account data.`,
+          reason: `${route.method} ${route.path} is public by contract (liveness probe, API description or the console's static files); it reads no account data.`,
         });
       }
     }
@@ -105,6 +119,13 @@ export class Api extends Construct {
     return this.stage.url;
   }
 }
+
+/** The console's files go into the api function's package, beside index.mjs (see functions/api/handler.ts). */
+const CONSOLE_BUILD: ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir, outputDir) => [`cd "${inputDir}" && node --import tsx console/build.ts "${outputDir}/console"`],
+};
 
 /** One JSON line per request, with what is needed to trace a caller's problem to a Lambda log. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
