@@ -7,7 +7,7 @@ import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN } from '../../sha
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 export interface BatchProps extends ServiceContext {
-  /** An EventBridge schedule expression, already checked (see `isAwsScheduleExpression`). */
+  /** An EventBridge schedule expression, already checked by the deployment context's schedule rule. */
   readonly schedule: string;
   /** Where the aggregator queues the batched deliveries. */
   readonly deliveryQueue: IQueue;

@@ -4,6 +4,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../shared/config';
 import { DELIVERY_FUNCTION, DELIVERY_QUEUE } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
@@ -62,7 +63,7 @@ export interface DeliveryProps extends ServiceContext {
   readonly bus: IEventBus;
   /**
    * Upper bound on concurrent delivery Lambdas, which bounds the requests in flight to listeners.
-   * @default 50
+   * @default DEFAULTS.deliveryMaxConcurrency (50)
    */
   readonly maxConcurrency?: number;
 }
@@ -81,7 +82,7 @@ export class Delivery extends Construct {
         // FIFO event sources take at most 10 messages and no batching window.
         batchSize: DELIVERY_QUEUE.batchSize,
         reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 50,
+        maxConcurrency: props.maxConcurrency ?? DEFAULTS.deliveryMaxConcurrency,
       }),
     );
     // Back-off between attempts is ChangeMessageVisibility on the message being retried.

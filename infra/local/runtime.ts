@@ -7,7 +7,7 @@ import { handler as aggregatorHandler } from '../../functions/aggregator/handler
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
-import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
+import { ConfigError, describeIssues, resetSettings, SHARED_RULES } from '../../shared/config';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { buildConsole } from '../../console/build';
 import { LocalTokens } from './auth';
@@ -31,15 +31,11 @@ export const LocalEnvSchema = z.object({
   EVENTS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('.data'),
-  EVENT_BUS_NAME: z
-    .string()
-    .min(1)
-    .default('lms-webhooks')
-    .refine((name) => name !== 'default', 'the default bus is not accepted; name the service bus'),
-  BATCH_SCHEDULE: z.string().min(1).default('rate(15 minutes)'),
+  EVENT_BUS_NAME: SHARED_RULES.eventBusName,
+  BATCH_SCHEDULE: SHARED_RULES.batchSchedule({ allowSeconds: true }),
   ALLOW_PRIVATE_TARGETS: flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
-  ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
+  ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
   /** Consumers of the delivery queue at once (Lambda: one per active message group, up to the cap). */
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /**
