@@ -55,7 +55,7 @@ function SignIn({ notice, onToken }: { notice?: string; onToken: (token: string)
       )}
       <ErrorBanner error={error} />
       {settings.oidc && (
-        <section class="panel">
+        <section class="panel form">
           <p>Sign in with your organisation's account.</p>
           <button type="button" class="primary" onClick={() => startOidcSignIn(settings.oidc!).catch(setError)}>
             Sign in with {new URL(settings.oidc.issuer).host}
@@ -73,8 +73,14 @@ function SignIn({ notice, onToken }: { notice?: string; onToken: (token: string)
           <label for="token">{settings.oidc ? 'Or paste an admin token' : 'Admin token'}</label>
           <textarea id="token" rows={4} value={token} onInput={(e) => setToken(e.currentTarget.value)} aria-describedby="token-hint" spellcheck={false} autoComplete="off" />
           <p class="hint" id="token-hint">
-            A JWT for the admin API. Locally, <code>npm start</code> prints a console link that signs you in, and <code>npm run token -- &lt;accountId&gt;</code> prints a token. It is kept in
-            this tab's memory only.
+            {settings.oidc ? (
+              'A JWT for the admin API from your identity provider. '
+            ) : (
+              <>
+                A JWT for the admin API: <code>npm start</code> prints a console link that signs you in, and <code>npm run token -- &lt;accountId&gt;</code> prints a token.{' '}
+              </>
+            )}
+            It is kept in this tab's memory only: reloading the page signs you out.
           </p>
         </div>
         <div class="actions">

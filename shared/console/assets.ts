@@ -89,16 +89,17 @@ const SECURITY_HEADERS = {
 
 /**
  * Scripts and styles only from this origin, nothing inline. With OpenID Connect the page also calls
- * the identity provider, whose token endpoint may sit on another host than the issuer (Cognito
- * does this), so any https origin may be fetched; scripts stay same-origin either way.
+ * the issuer, and the token endpoint its discovery document names may sit on another host (Cognito
+ * does this), so https origins may be fetched too; scripts stay same-origin either way.
  */
 function contentSecurityPolicy(settings: ConsoleSettings): string {
+  const identityProvider = settings.oidc ? ` ${new URL(settings.oidc.issuer).origin} https:` : '';
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `connect-src 'self'${settings.oidc ? ' https:' : ''}`,
+    `connect-src 'self'${identityProvider}`,
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",

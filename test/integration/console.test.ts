@@ -249,6 +249,22 @@ describe('admin console', () => {
     expect(again!.headers['webhook-id']).toBe(delivered!.headers['webhook-id']);
   });
 
+  it('pages through the delivery log, newest first', async () => {
+    // With the test and the real-time delivery above, ten more tests make a second page of ten.
+    for (let i = 0; i < 10; i += 1) expect((await runtime.api(`/webhooks/${signatureId}/test`, { method: 'POST' })).status).toBe(200);
+    await page.goto(`${runtime.apiUrl}/console#/webhooks/${signatureId}`);
+    const rows = page.getByRole('table', { name: /Deliveries/ }).locator('tbody tr');
+    await page.getByText('Page 1').waitFor();
+    expect(await rows.count()).toBe(10);
+    expect(await rows.first().textContent()).toContain('Test');
+    await page.getByRole('button', { name: 'Older' }).click();
+    await page.getByText('Page 2').waitFor();
+    await rows.filter({ hasText: 'Real-time' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await page.getByText('Page 1').waitFor();
+  });
+
   it('rotates the secret and downloads a signature JSON with both secrets', async () => {
     await page.goto(`${runtime.apiUrl}/console#/webhooks/${signatureId}`);
     await heading(/HR sync/).waitFor();
