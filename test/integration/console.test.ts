@@ -188,6 +188,7 @@ describe('admin console', () => {
     expect(await rows.filter({ hasText: 'Reports none' }).textContent()).toContain('None');
     expect(await rows.filter({ hasText: 'HR sync' }).textContent()).toMatch(/Signature.*2.*Active/);
     await rows.filter({ hasText: 'HR sync' }).getByText(/pending · next/).waitFor();
+    expect(await unlabelledControls()).toEqual([]);
     await browser.screenshot(page, '04-webhooks-at-limit');
 
     // Straight to the form anyway: the API refuses, and the console says why.
@@ -233,6 +234,7 @@ describe('admin console', () => {
     await page.getByText('No deliveries with this status.').waitFor();
     await page.getByLabel('Status').selectOption('SUCCEEDED');
     await realtimeRow.waitFor();
+    expect(await unlabelledControls()).toEqual([]);
     await browser.screenshot(page, '06-delivery-log');
 
     await realtimeRow.getByRole('link').click();
