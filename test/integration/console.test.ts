@@ -209,11 +209,11 @@ describe('admin console', () => {
   });
 
   it('deactivates and reactivates', async () => {
-    await page.getByRole('button', { name: 'Deactivate' }).click();
-    await heading(/HR sync/).getByText('Inactive').waitFor();
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await heading(/HR sync/).getByText('Inactive', { exact: true }).waitFor();
     expect(((await (await runtime.api(`/webhooks/${signatureId}`)).json()) as { status: string }).status).toBe('INACTIVE');
-    await page.getByRole('button', { name: 'Activate' }).click();
-    await heading(/HR sync/).getByText('Active').waitFor();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await heading(/HR sync/).getByText('Active', { exact: true }).waitFor();
     expect(((await (await runtime.api(`/webhooks/${signatureId}`)).json()) as { status: string }).status).toBe('ACTIVE');
   });
 
