@@ -14,12 +14,8 @@ const SCOPES = 'openid webhooks:read webhooks:write webhooks:secrets';
 
 /** A token handed over in the URL: `#token=…` locally, or the OIDC redirect's `?code=…&state=…`. */
 export async function tokenFromUrl(oidc: OidcSettings | undefined): Promise<string | undefined> {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const token = fragment.get('token');
-  if (token) {
-    history.replaceState(null, '', location.pathname + location.search);
-    return token;
-  }
+  const token = takeTokenFromFragment();
+  if (token) return token;
   const query = new URLSearchParams(location.search);
   const code = query.get('code');
   const error = query.get('error');
@@ -40,6 +36,14 @@ export async function tokenFromUrl(oidc: OidcSettings | undefined): Promise<stri
     throw new Error(`The identity provider did not issue a token (${answer.error_description ?? answer.error ?? `HTTP ${response.status}`}). Sign in again.`);
   }
   return answer.access_token;
+}
+
+/** `#token=…` (the link `npm start` prints), removed from the address bar and history once read. */
+export function takeTokenFromFragment(): string | undefined {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) return undefined;
+  history.replaceState(null, '', location.pathname + location.search);
+  return token;
 }
 
 /** Leaves for the identity provider's sign-in page; it comes back to this page with a code. */

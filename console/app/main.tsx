@@ -1,8 +1,8 @@
 import '../styles.css';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { Api, type CatalogueEvent } from './api';
-import { startOidcSignIn, tokenFromUrl, type OidcSettings } from './auth';
+import { Api, type CatalogueEvent, type ProblemError } from './api';
+import { startOidcSignIn, takeTokenFromFragment, tokenFromUrl, type OidcSettings } from './auth';
 import { DeliveryScreen } from './delivery';
 import { WebhookFormScreen } from './form';
 import { WebhookList } from './list';
@@ -17,10 +17,16 @@ interface ConsoleSettings {
 
 const settings = JSON.parse(document.querySelector<HTMLMetaElement>('meta[name="console-settings"]')!.content) as ConsoleSettings;
 
+/** The screen's path from the fragment; a `#token=…` fragment is a sign-in, not a screen. */
+function currentPath(): string {
+  const fragment = location.hash.slice(1);
+  return !fragment || fragment.startsWith('token=') ? '/' : fragment;
+}
+
 function useHashPath(): string {
-  const [path, setPath] = useState(location.hash.slice(1) || '/');
+  const [path, setPath] = useState(currentPath);
   useEffect(() => {
-    const update = () => setPath(location.hash.slice(1) || '/');
+    const update = () => setPath(currentPath());
     addEventListener('hashchange', update);
     return () => removeEventListener('hashchange', update);
   }, []);
@@ -112,10 +118,24 @@ function App({ initialToken, initialError }: { initialToken?: string; initialErr
     [token],
   );
 
+  // A console link opened in a tab that already shows the console only changes the fragment.
+  useEffect(() => {
+    const adopt = () => {
+      const linked = takeTokenFromFragment();
+      if (linked) {
+        setNotice(undefined);
+        setToken(linked);
+      }
+    };
+    addEventListener('hashchange', adopt);
+    return () => removeEventListener('hashchange', adopt);
+  }, []);
+
   useEffect(() => {
     if (!api) return;
     setLoadError(undefined);
-    api.get<CatalogueEvent[]>('/events').then(setCatalogue, setLoadError);
+    // A refused token already sends the admin back to sign-in with its own notice.
+    api.get<CatalogueEvent[]>('/events').then(setCatalogue, (error: ProblemError) => error.status !== 401 && setLoadError(error));
   }, [api]);
 
   const header = (

@@ -138,6 +138,16 @@ describe('admin console', () => {
     await heading('Webhooks').waitFor();
   });
 
+  it('sends the admin back to sign-in when the API refuses the token', async () => {
+    await page.goto(`${runtime.apiUrl}/console#token=not-a-token`);
+    await page.getByRole('alert').filter({ hasText: 'Your session has ended or the token was refused. Sign in again.' }).waitFor();
+    await heading('Sign in').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(1);
+    await page.getByLabel('Admin token').fill(await runtime.tokenFor(ACCOUNT));
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    await heading('Webhooks').waitFor();
+  });
+
   it('shows the API’s field error next to the field for a bad URL', async () => {
     await openCreateForm();
     expect(await unlabelledControls()).toEqual([]);
