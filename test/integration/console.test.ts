@@ -24,7 +24,7 @@ let lms: ReturnType<typeof producer>;
 beforeAll(async () => {
   listener = await startListener();
   listener.respond(() => ({ status: 200, body: 'thanks from the listener' }));
-  runtime = await startTestRuntime({ MAX_WEBHOOKS_PER_ACCOUNT: String(LIMIT), RETRY_DELAYS_SECONDS: '1' });
+  runtime = await startTestRuntime({ MAX_WEBHOOKS_PER_ACCOUNT: String(LIMIT), RETRY_DELAYS_SECONDS: '1', RETRY_WINDOW_SECONDS: '2' });
   lms = producer(runtime.eventsUrl);
   browser = await startBrowser();
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: runtime.apiUrl });
@@ -313,6 +313,71 @@ describe('admin console', () => {
     await heading('Webhooks').waitFor();
     await page.getByText(`2 of ${LIMIT} webhooks`).waitFor();
     expect(await page.getByRole('link', { name: /CRM/ }).count()).toBe(0);
+  });
+
+  it('shows a webhook disabled for failing, with the reason, the failed attempts and a way back', async () => {
+    listener.respond((request) => (request.path.endsWith('/failing') ? { status: 503, body: 'down for maintenance' } : { status: 200 }));
+    const created = await runtime.api('/webhooks', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'Flaky LMS sync', targetUrl: `${listener.url}/failing`, auth: { type: 'NONE' }, events: ['CERTIFICATION_COMPLETED'] }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    // The router sees a new webhook once its short per-account cache expires: put the same event
+    // (one eventId, so it is delivered once) until the webhook has a delivery.
+    const certified = lms.entry('CERTIFICATION_COMPLETED', {
+      accountId: ACCOUNT,
+      eventId: `certified-${id}`,
+      data: { userId: 9, loId: 'certification:1', loInstanceId: 'certification:1_1', loType: 'certification' },
+    });
+    await eventually(
+      async () => {
+        await lms.put([certified]);
+        return ((await (await runtime.api(`/webhooks/${id}/deliveries`)).json()) as { items: unknown[] }).items.length;
+      },
+      (count) => count > 0,
+    );
+    await eventually(
+      async () => ((await (await runtime.api(`/webhooks/${id}`)).json()) as { status: string }).status,
+      (status) => status === 'DISABLED',
+    );
+
+    // The list is already open (the delete above ended there): reach it anew through a link.
+    await page.goto(`${runtime.apiUrl}/console#/webhooks/${id}`);
+    await page.getByRole('link', { name: 'All webhooks' }).click();
+    const row = page.getByRole('table', { name: 'Webhooks' }).locator('tbody tr').filter({ hasText: 'Flaky LMS sync' });
+    await row.getByText('Disabled', { exact: true }).waitFor();
+    expect(await row.textContent()).toMatch(/failed: .*503/);
+    await browser.screenshot(page, '15-webhooks-disabled');
+
+    await row.getByRole('link').click();
+    await page.getByRole('note').filter({ hasText: /^Disabled: delivery .* failed/ }).waitFor();
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.getByRole('table', { name: /Deliveries/ }).locator('tbody tr').filter({ hasText: 'Failed' }).getByRole('link').click();
+    const attempts = page.getByRole('table', { name: 'Attempts' }).locator('tbody tr');
+    await attempts.first().waitFor();
+    expect(await attempts.first().textContent()).toMatch(/503.*down for maintenance/);
+    await browser.screenshot(page, '16-failed-delivery');
+
+    // Fixed: activate again, then redeliver what failed.
+    listener.respond(() => ({ status: 200 }));
+    await page.getByRole('link', { name: 'Back to the webhook' }).click();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await heading(/Flaky LMS sync/).getByText('Active', { exact: true }).waitFor();
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.getByRole('table', { name: /Deliveries/ }).locator('tbody tr').getByRole('link').click();
+    const failingRequests = () => listener.received.filter((r) => r.path.endsWith('/failing')).length;
+    const before = failingRequests();
+    await page.getByRole('button', { name: 'Redeliver' }).click();
+    await page.getByText(/Queued again/).waitFor();
+    await eventually(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return heading(/Delivery/).getByText('Succeeded', { exact: true }).count();
+      },
+      (count) => count === 1,
+    );
+    expect(failingRequests()).toBeGreaterThan(before);
+    expect((await runtime.api(`/webhooks/${id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('is keyboard-usable and fits a 360 px screen', async () => {
