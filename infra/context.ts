@@ -3,6 +3,12 @@ import * as z from 'zod';
 import { DEFAULTS, describeIssues, SHARED_RULES } from '../shared/config';
 
 const positiveInt = z.coerce.number().int().positive();
+/** `true` / `false` from cdk.json, or the same words from `-c key=value`. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+/** Comma-separated from `-c key=value`, or a JSON array in cdk.json. */
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
 
 /**
  * Keys read from CDK context (`cdk.json` or `-c key=value`); defaults and the shared rules come from
@@ -11,6 +17,8 @@ const positiveInt = z.coerce.number().int().positive();
 const DeploymentContextSchema = z.object({
   eventBusName: SHARED_RULES.eventBusName,
   accountClaim: SHARED_RULES.accountClaim,
+  /** Routes require their OAuth scope; off only for identity providers that cannot issue scopes. */
+  requireScopes: flag.default(DEFAULTS.requireScopes),
   batchSchedule: SHARED_RULES.batchSchedule({ allowSeconds: false }),
   maxWebhooksPerAccount: positiveInt.default(DEFAULTS.maxWebhooksPerAccount),
   /** Bounded by the delivery queue's 14-day retention, which must outlast the window. */
@@ -19,12 +27,15 @@ const DeploymentContextSchema = z.object({
   deliveryLogTtlDays: positiveInt.default(DEFAULTS.deliveryLogTtlDays),
   /** Lambda's bounds for an SQS event source's maximum concurrency. */
   deliveryMaxConcurrency: positiveInt.min(2).max(1000).default(DEFAULTS.deliveryMaxConcurrency),
+  /** Reserved for the API and the router, so a delivery storm cannot starve them (1–1000). */
+  apiReservedConcurrency: positiveInt.max(1000).default(DEFAULTS.apiReservedConcurrency),
+  /** Also the ingest event source's ceiling; at least 2, Lambda's minimum for it. */
+  routerReservedConcurrency: positiveInt.min(2).max(1000).default(DEFAULTS.routerReservedConcurrency),
   alarmEmail: z.email().optional(),
-  /** Comma-separated (or a JSON array in cdk.json); CORS stays off without it. */
-  corsOrigins: z
-    .union([z.string(), z.array(z.string())])
-    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((o) => o.trim()).filter(Boolean))
-    .optional(),
+  /** AWS accounts whose producers may put `lms` events on the bus. */
+  producerAccounts: list.pipe(z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'))).optional(),
+  /** CORS stays off without it. */
+  corsOrigins: list.optional(),
   /** The admin console's OpenID Connect client id at the JWT issuer; without it the console takes a pasted token. */
   consoleClientId: z.string().min(1).optional(),
 });

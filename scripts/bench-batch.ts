@@ -51,7 +51,6 @@ function webhookFor(accountId: number, n: number): Webhook {
     createdAt: at,
     updatedAt: at,
     version: 1,
-    credentials: {},
   };
 }
 

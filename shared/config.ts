@@ -22,6 +22,9 @@ export const DEFAULTS = {
   retryWindowDays: 7,
   deliveryLogTtlDays: 30,
   deliveryMaxConcurrency: 50,
+  requireScopes: true,
+  apiReservedConcurrency: 20,
+  routerReservedConcurrency: 10,
 } as const;
 
 /** Rules shared the same way: the settings below, CDK context and the local runtime's options use these. */
@@ -51,6 +54,8 @@ const SettingsSchema = z.object({
   EVENT_BUS_NAME: SHARED_RULES.eventBusName,
   DELIVERY_QUEUE_URL: z.string().min(1).optional(),
   DELIVERY_DLQ_URL: z.string().min(1).optional(),
+  /** The KMS key that seals webhook credentials (api and delivery functions). */
+  CREDENTIALS_KEY_ID: z.string().min(1).optional(),
   /** The JWT claim that carries the caller's account id. */
   ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
   MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(DEFAULTS.maxWebhooksPerAccount),

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
+import { credentialsCipher } from '../../shared/adapters/credentials-cipher';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
@@ -49,6 +50,7 @@ function apiDependencies(): ApiDependencies {
         maxWebhooksPerAccount: config.MAX_WEBHOOKS_PER_ACCOUNT,
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
         rotationOverlapSeconds: config.SECRET_ROTATION_OVERLAP_SECONDS,
+        cipher: credentialsCipher(),
       }),
       deliveries: new DeliveryService({
         repository: deliveryRepository,

@@ -14,10 +14,9 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, type SettingName } from '../../shared/config';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
-import type { SettingName } from '../../shared/config';
 import { API_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
@@ -26,8 +25,16 @@ export interface ApiProps extends ServiceContext {
   readonly jwtIssuer: string;
   /** Accepted `aud` values. */
   readonly jwtAudience: string[];
-  /** Where redeliveries are queued. */
-  readonly deliveryQueue: IQueue;
+  /**
+   * Whether each route requires its OAuth scope (shared/api/routes.ts) in the token's `scope` claim.
+   * @default true
+   */
+  readonly requireScopes?: boolean;
+  /**
+   * Concurrency reserved for the API function, so a delivery storm cannot take all of the account's.
+   * @default 20
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Browser origins allowed to call the API.
    * @default - CORS off (no preflight answers, no CORS headers)
@@ -60,8 +67,13 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const fn = new ServiceFunction(this, 'Handler', { name: 'api', sizing: API_FUNCTION, context: props, commandHooks: CONSOLE_BUILD }).function;
-    props.deliveryQueue.grantSendMessages(fn);
+    const fn = new ServiceFunction(this, 'Handler', {
+      name: 'api',
+      sizing: API_FUNCTION,
+      context: props,
+      reservedConcurrency: props.reservedConcurrency ?? DEFAULTS.apiReservedConcurrency,
+      commandHooks: CONSOLE_BUILD,
+    }).function;
     if (props.consoleClientId) {
       const consoleSettings: { [K in Extract<SettingName, `CONSOLE_OIDC_${string}`>]: string } = {
         CONSOLE_OIDC_ISSUER: props.jwtIssuer,
@@ -98,6 +110,7 @@ export class Api extends Construct {
     const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
     const integration = new HttpLambdaIntegration('Lambda', fn);
     const routes: readonly RouteDefinition[] = ROUTES;
+    const requireScopes = props.requireScopes ?? DEFAULTS.requireScopes;
     for (const route of routes) {
       const isPublic = route.public === true;
       const httpRoute = new HttpRoute(this, route.operationId, {
@@ -105,6 +118,7 @@ export class Api extends Construct {
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration,
         authorizer: isPublic ? undefined : authorizer,
+        authorizationScopes: route.scope && requireScopes ? [route.scope] : undefined,
       });
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
+import { ALL_SCOPES, type Scope } from '../../shared/api/routes';
 
 /**
  * The local runtime's stand-in for API Gateway's JWT authorizer: HS256 tokens signed with a key
@@ -33,8 +34,9 @@ export class LocalTokens {
     return new LocalTokens(new Uint8Array(key), accountClaim);
   }
 
-  async issue(accountId: number, ttlSeconds = 12 * 3600): Promise<string> {
-    return new SignJWT({ [this.accountClaim]: accountId })
+  /** A token for the account with `scopes` (all of them unless narrowed) in the OAuth `scope` claim. */
+  async issue(accountId: number, { scopes = ALL_SCOPES, ttlSeconds = 12 * 3600 }: { scopes?: readonly Scope[]; ttlSeconds?: number } = {}): Promise<string> {
+    return new SignJWT({ [this.accountClaim]: accountId, scope: scopes.join(' ') })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(LOCAL_ISSUER)
       .setAudience(LOCAL_AUDIENCE)

@@ -16,6 +16,10 @@ const built = buildStack({
     deliveryMaxConcurrency: '20',
     alarmEmail: 'ops@example.com',
     corsOrigins: 'https://admin.example.com, https://lms.example.com',
+    requireScopes: 'false',
+    apiReservedConcurrency: '30',
+    routerReservedConcurrency: '4',
+    producerAccounts: '444455556666, 777788889999',
   },
 });
 let template: Template;
@@ -90,4 +94,35 @@ describe('one schedule parser at synth and at run time', () => {
       expect(next.getTime()).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
     },
   );
+});
+
+test('requireScopes=false leaves the routes to the JWT check alone', () => {
+  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+  expect(routes.filter((r) => r.Properties.AuthorizationType === 'JWT').length).toBeGreaterThan(0);
+  for (const route of routes) expect(route.Properties.AuthorizationScopes).toBeUndefined();
+});
+
+test('reserved concurrency of the API and the router comes from context; the router’s event source stays within it', () => {
+  const fn = (path: string) => template.toJSON().Resources[logicalId(built.stack, `${path}/Function`)].Properties;
+  expect(fn('Api/Handler').ReservedConcurrentExecutions).toBe(30);
+  expect(fn('Ingest/Router').ReservedConcurrentExecutions).toBe(4);
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: logicalId(built.stack, 'Ingest/Router/Function') },
+    ScalingConfig: { MaximumConcurrency: 4 },
+  });
+});
+
+test('producer accounts may put events on the bus with Source lms only', () => {
+  const statements = Object.values(template.findResources('AWS::Events::EventBusPolicy')).map((p) => p.Properties.Statement);
+  for (const account of ['444455556666', '777788889999']) {
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Principal: { AWS: expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([`:iam::${account}:root`])] }) },
+        Condition: { StringEquals: { 'events:source': 'lms' } },
+      }),
+    );
+  }
+  expect(() => buildStack({ context: { producerAccounts: '1234' } })).toThrow(/producerAccounts/);
 });
