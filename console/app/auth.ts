@@ -46,6 +46,19 @@ export function takeTokenFromFragment(): string | undefined {
   return token;
 }
 
+/**
+ * The scopes a JWT grants (its space-separated `scope` claim), to switch off what the API would
+ * refuse; undefined when the token says nothing about scopes (the API then decides alone).
+ */
+export function tokenScopes(token: string): ReadonlySet<string> | undefined {
+  try {
+    const claims = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { scope?: unknown };
+    return typeof claims.scope === 'string' ? new Set(claims.scope.split(' ').filter(Boolean)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Leaves for the identity provider's sign-in page; it comes back to this page with a code. */
 export async function startOidcSignIn(oidc: OidcSettings): Promise<void> {
   const { authorization_endpoint } = await discovery(oidc.issuer);

@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import type { DeliveryDetail } from './api';
-import { ErrorBanner, formatTime, Page, StatusBadge, useAction, useLoad, useSession } from './ui';
+import { ErrorBanner, formatTime, Page, ScopeNote, StatusBadge, useAction, useLoad, useSession } from './ui';
 import { KIND_LABELS } from './webhook';
 
 /** One delivery: what it carried, each attempt's outcome, and redelivery once it is finished. */
 export function DeliveryScreen({ webhookId, deliveryId }: { webhookId: string; deliveryId: string }) {
-  const { api } = useSession();
+  const { api, can } = useSession();
   const path = `/webhooks/${webhookId}/deliveries/${deliveryId}`;
   const { data: delivery, error, reload } = useLoad(() => api.get<DeliveryDetail>(path), [path]);
   const action = useAction();
@@ -60,8 +60,9 @@ export function DeliveryScreen({ webhookId, deliveryId }: { webhookId: string; d
         <dd>{formatTime(delivery.nextAttemptAt)}</dd>
       </dl>
 
+      <ScopeNote needs={['write']} />
       <div class="toolbar actions">
-        <button type="button" onClick={redeliver} disabled={action.busy || delivery.status === 'PENDING'} aria-describedby="redeliver-hint">
+        <button type="button" onClick={redeliver} disabled={action.busy || delivery.status === 'PENDING' || !can.write} aria-describedby="redeliver-hint">
           Redeliver
         </button>
         <button type="button" onClick={reload}>

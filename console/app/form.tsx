@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ProblemError, type CatalogueEvent, type CreatedWebhook, type FieldError, type Webhook } from './api';
-import { ErrorBanner, navigate, Page, useAction, useLoad, useSession } from './ui';
+import { ErrorBanner, navigate, Page, ScopeNote, useAction, useLoad, useSession } from './ui';
 
 /** Add or edit a webhook: the product page's form, with the API's field errors beside each field. */
 type AuthType = 'NONE' | 'BASIC' | 'SIGNATURE';
@@ -54,7 +54,7 @@ function fieldOf(error: FieldError): FieldName | undefined {
 }
 
 function WebhookForm({ existing }: { existing?: Webhook }) {
-  const { api, catalogue, revealSecret } = useSession();
+  const { api, catalogue, revealSecret, can } = useSession();
   const original = existing ? fromWebhook(existing) : EMPTY;
   const [form, setForm] = useState<FormState>(original);
   const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
@@ -107,6 +107,7 @@ function WebhookForm({ existing }: { existing?: Webhook }) {
   return (
     <Page title={title} back={existing ? { href: `#/webhooks/${existing.id}`, label: 'Back to the webhook' } : { href: '#/', label: 'All webhooks' }}>
       <form class="form" onSubmit={submit} noValidate>
+        <ScopeNote needs={['write']} />
         <ErrorBanner error={save.error} />
         <TextField label="Name" name="name" value={form.name} onInput={(v) => set('name', v)} error={fieldErrors.name} maxLength={100} required />
         <TextField
@@ -185,7 +186,7 @@ function WebhookForm({ existing }: { existing?: Webhook }) {
         </label>
 
         <div class="actions">
-          <button type="submit" class="primary" disabled={save.busy}>
+          <button type="submit" class="primary" disabled={save.busy || !can.write}>
             {existing ? 'Save changes' : 'Add webhook'}
           </button>
           <a class="button" href={existing ? `#/webhooks/${existing.id}` : '#/'}>

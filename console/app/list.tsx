@@ -1,9 +1,9 @@
 import type { Page as ApiPage, Webhook } from './api';
-import { AUTH_LABELS, ErrorBanner, formatTime, Page, StatusBadge, useLoad, useSession } from './ui';
+import { AUTH_LABELS, ErrorBanner, formatTime, Page, ScopeNote, StatusBadge, useLoad, useSession } from './ui';
 
 /** All of the account's webhooks, with batch backlog for those that take batch events. */
 export function WebhookList() {
-  const { api, catalogue, maxWebhooks } = useSession();
+  const { api, catalogue, maxWebhooks, can } = useSession();
   const batchEvents = new Set(catalogue.filter((e) => e.delivery === 'batch').map((e) => e.name));
   const { data, error, loading } = useLoad(async () => {
     const webhooks: Webhook[] = [];
@@ -27,8 +27,8 @@ export function WebhookList() {
             {data.length} of {maxWebhooks} webhooks
           </span>
         )}
-        {atLimit ? (
-          <button type="button" disabled aria-describedby="limit-note">
+        {atLimit || !can.write ? (
+          <button type="button" disabled aria-describedby={atLimit ? 'limit-note' : 'scope-note'}>
             Add webhook
           </button>
         ) : (
@@ -37,6 +37,7 @@ export function WebhookList() {
           </a>
         )}
       </div>
+      <ScopeNote needs={['write']} />
       {atLimit && (
         <p class="banner warning" id="limit-note" role="note">
           This account has reached its limit of {maxWebhooks} webhooks. Delete a webhook you no longer need to add another; one webhook can subscribe to many events.

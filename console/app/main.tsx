@@ -2,7 +2,7 @@ import '../styles.css';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Api, type CatalogueEvent, type ProblemError } from './api';
-import { startOidcSignIn, takeTokenFromFragment, tokenFromUrl, type OidcSettings } from './auth';
+import { startOidcSignIn, takeTokenFromFragment, tokenFromUrl, tokenScopes, type OidcSettings } from './auth';
 import { DeliveryScreen } from './delivery';
 import { WebhookFormScreen } from './form';
 import { WebhookList } from './list';
@@ -167,7 +167,9 @@ function App({ initialToken, initialError }: { initialToken?: string; initialErr
       </>
     );
   }
-  const session: Session = { api, catalogue, maxWebhooks: settings.maxWebhooks, revealedSecret, revealSecret };
+  const scopes = tokenScopes(token!);
+  const can = { write: !scopes || scopes.has('webhooks:write'), secrets: !scopes || scopes.has('webhooks:secrets') };
+  const session: Session = { api, catalogue, maxWebhooks: settings.maxWebhooks, revealedSecret, revealSecret, can };
   return (
     <SessionContext.Provider value={session}>
       {header}

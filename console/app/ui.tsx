@@ -10,6 +10,8 @@ export interface Session {
   /** A signing secret to show once, on the webhook's page, after create or rotate. */
   revealedSecret?: { webhookId: string; secret: string; previousExpiresAt?: string };
   revealSecret(value: Session['revealedSecret']): void;
+  /** Whether the token allows changing webhooks (`webhooks:write`) and handling secrets (`webhooks:secrets`). */
+  can: { write: boolean; secrets: boolean };
 }
 
 export const SessionContext = createContext<Session | null>(null);
@@ -59,6 +61,19 @@ export function Page({ title, children, back }: { title: ComponentChildren; chil
       </h1>
       {children}
     </main>
+  );
+}
+
+/** Says once per screen what the token does not allow; the controls it concerns are switched off. */
+export function ScopeNote({ needs }: { needs: ('write' | 'secrets')[] }) {
+  const { can } = useSession();
+  const missing = needs.filter((n) => !can[n]);
+  if (missing.length === 0) return null;
+  return (
+    <p class="banner warning" id="scope-note" role="note">
+      Your token does not carry {missing.map((n) => `webhooks:${n}`).join(' or ')}, so {missing.map((n) => (n === 'write' ? 'changing webhooks' : 'rotating or downloading secrets')).join(' and ')}{' '}
+      is switched off here. Sign in with a token that has {missing.length > 1 ? 'them' : 'it'} to do that.
+    </p>
   );
 }
 

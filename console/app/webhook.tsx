@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
 import type { Page as ApiPage, DeliveryView, TestResult, Webhook } from './api';
-import { AUTH_LABELS, ConfirmDialog, ErrorBanner, formatTime, navigate, Page, StatusBadge, useAction, useLoad, useSession } from './ui';
+import { AUTH_LABELS, ConfirmDialog, ErrorBanner, formatTime, navigate, Page, ScopeNote, StatusBadge, useAction, useLoad, useSession } from './ui';
 
 /** One webhook: its settings, the actions of the product page, a test's outcome and the delivery log. */
 export function WebhookScreen({ id }: { id: string }) {
-  const { api, catalogue, revealedSecret, revealSecret } = useSession();
+  const { api, catalogue, revealedSecret, revealSecret, can } = useSession();
   const { data: webhook, error, reload } = useLoad(() => api.get<Webhook>(`/webhooks/${id}`), [id]);
   const action = useAction();
   const [test, setTest] = useState<TestResult | null>(null);
@@ -84,33 +84,40 @@ export function WebhookScreen({ id }: { id: string }) {
         </section>
       )}
 
+      <ScopeNote needs={isSignature ? ['write', 'secrets'] : ['write']} />
       <div class="toolbar actions" role="group" aria-label="Webhook actions">
-        <a class="button" href={`#/webhooks/${id}/edit`}>
-          Edit
-        </a>
+        {can.write ? (
+          <a class="button" href={`#/webhooks/${id}/edit`}>
+            Edit
+          </a>
+        ) : (
+          <button type="button" disabled>
+            Edit
+          </button>
+        )}
         {webhook.status === 'ACTIVE' ? (
-          <button type="button" onClick={() => setActive(false)} disabled={action.busy}>
+          <button type="button" onClick={() => setActive(false)} disabled={action.busy || !can.write}>
             Deactivate
           </button>
         ) : (
-          <button type="button" onClick={() => setActive(true)} disabled={action.busy}>
+          <button type="button" onClick={() => setActive(true)} disabled={action.busy || !can.write}>
             Activate
           </button>
         )}
-        <button type="button" onClick={sendTest} disabled={action.busy}>
+        <button type="button" onClick={sendTest} disabled={action.busy || !can.write}>
           Send test event
         </button>
         {isSignature && (
           <>
-            <button type="button" onClick={rotate} disabled={action.busy}>
+            <button type="button" onClick={rotate} disabled={action.busy || !can.secrets}>
               Rotate secret
             </button>
-            <button type="button" onClick={download} disabled={action.busy}>
+            <button type="button" onClick={download} disabled={action.busy || !can.secrets}>
               Download signature JSON
             </button>
           </>
         )}
-        <button type="button" class="danger" onClick={() => setConfirmDelete(true)} disabled={action.busy}>
+        <button type="button" class="danger" onClick={() => setConfirmDelete(true)} disabled={action.busy || !can.write}>
           Delete
         </button>
       </div>

@@ -403,6 +403,22 @@ describe('admin console', () => {
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 
+  it('switches off what a read-only token may not do, and says why', async () => {
+    const readOnly = await runtime.tokens.issue(ACCOUNT, { scopes: ['webhooks:read'] });
+    await page.goto(`${runtime.apiUrl}/console#token=${readOnly}`);
+    await heading('Webhooks').waitFor();
+    await page.getByRole('note').filter({ hasText: 'does not carry webhooks:write' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Add webhook' }).isDisabled()).toBe(true);
+
+    await page.getByRole('link', { name: 'HR sync' }).click();
+    await page.getByRole('table', { name: /Deliveries/ }).waitFor();
+    await page.getByRole('note').filter({ hasText: 'does not carry webhooks:write or webhooks:secrets' }).waitFor();
+    for (const name of ['Edit', 'Deactivate', 'Send test event', 'Rotate secret', 'Download signature JSON', 'Delete']) {
+      expect(await page.getByRole('button', { name, exact: true }).isDisabled()).toBe(true);
+    }
+    await browser.screenshot(page, '17-read-only-token');
+  });
+
   it('raised no script errors or CSP violations', () => {
     expect(browser.errors).toEqual([]);
   });
