@@ -5,13 +5,10 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LAMBDA_BUNDLE } from './bundle';
 import type { FunctionName } from './permissions';
 
 const PROJECT_ROOT = join(__dirname, '..');
-
-/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /** What every function gets: the settings environment. */
 export interface ServiceContext {
@@ -73,13 +70,12 @@ export class ServiceFunction extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        banner: CREATE_REQUIRE_BANNER,
-        mainFields: ['module', 'main'],
+        banner: LAMBDA_BUNDLE.banner,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        // The Node runtime ships AWS SDK v3; bundling it would only grow the package.
-        externalModules: ['@aws-sdk/*'],
+        externalModules: [...LAMBDA_BUNDLE.external],
         logLevel: LogLevel.WARNING,
         ...(props.commandHooks && { commandHooks: props.commandHooks }),
       },
