@@ -2,9 +2,9 @@
 const swc = ['@swc/jest', { jsc: { target: 'es2022' } }];
 const common = {
   testEnvironment: 'node',
-  // fauxqs (the in-process SQS) ships ES modules only; compile it to CommonJS like our own code.
-  transform: { '^.+\\.tsx?$': swc, '/node_modules/fauxqs/.+\\.js$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!fauxqs/)'],
+  // fauxqs (the in-process SQS) and @middy/core ship ES modules only; compile them to CommonJS like our own code.
+  transform: { '^.+\\.tsx?$': swc, '/node_modules/(fauxqs|@middy/core)/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!(fauxqs|@middy/core)/)'],
   moduleNameMapper: { '^fauxqs$': '<rootDir>/node_modules/fauxqs/dist/app.js' },
   moduleFileExtensions: ['ts', 'js', 'json'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],

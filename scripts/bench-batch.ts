@@ -15,14 +15,10 @@ import { startDynamoDbLocal } from '../infra/local/dynamodb-local';
 import { startLocalQueues } from '../infra/local/queues';
 import { ensureTable } from '../infra/local/table';
 import { flushDueWebhooks, type AggregatorDependencies } from '../shared/batch/aggregator';
-import { PendingStore } from '../shared/batch/pending-store';
-import { DEFAULTS } from '../shared/config';
-import { BacklogStateStore, DeliveryBacklog } from '../shared/deliveries/backlog';
-import { DoorbellQueue } from '../shared/deliveries/queue';
-import { DeliveryRepository } from '../shared/deliveries/repository';
+import { parseSettings } from '../shared/config';
+import { ADAPTERS, Container } from '../shared/container';
 import type { LmsEvent } from '../shared/delivery/envelope';
 import type { Webhook } from '../shared/webhooks/model';
-import { WebhookRepository } from '../shared/webhooks/repository';
 
 const ACCOUNTS = 10;
 const WEBHOOKS_PER_ACCOUNT = 5;
@@ -102,26 +98,23 @@ async function main(): Promise<void> {
       { step: 'initialize', name: 'countCalls' },
     );
     const sqs = new SQSClient({ endpoint: queues.endpoint });
+    const parts = new Container(parseSettings({ TABLE_NAME: TABLE, DELIVERY_QUEUE_URL: queues.deliveryQueueUrl, BATCH_MAX_EVENTS: '100' }), {
+      ...ADAPTERS,
+      db: () => db,
+      sqs: () => sqs,
+    });
 
-    const webhooks = new WebhookRepository(db, TABLE);
     const hooks: Webhook[] = [];
     for (let account = 1; account <= ACCOUNTS; account++) {
       for (let n = 1; n <= WEBHOOKS_PER_ACCOUNT; n++) {
         const webhook = webhookFor(account, n);
-        await webhooks.create(webhook, WEBHOOKS_PER_ACCOUNT);
+        await parts.webhookRepository.create(webhook, WEBHOOKS_PER_ACCOUNT);
         hooks.push(webhook);
       }
     }
-    const store = new PendingStore(db, TABLE);
+    const store = parts.pendingStore;
     const deps: AggregatorDependencies = {
-      store,
-      webhooks,
-      backlog: new DeliveryBacklog(
-        new DeliveryRepository(db, TABLE, DEFAULTS.deliveryLogTtlDays),
-        new BacklogStateStore(db, TABLE, new DoorbellQueue(sqs, queues.deliveryQueueUrl)),
-      ),
-      scheduleExpression: DEFAULTS.batchSchedule,
-      maxEvents: 100,
+      ...parts.aggregator,
       continueLater: async () => {
         throw new Error('the bench gives the flush all the time it needs; it should never continue');
       },

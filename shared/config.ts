@@ -119,8 +119,8 @@ export function settings(): Settings {
 }
 
 /** Requires a setting that only some functions need, with a message naming it. */
-export function required<K extends keyof Settings>(key: K): NonNullable<Settings[K]> {
-  const value = settings()[key];
+export function required<K extends keyof Settings>(key: K, from: Settings = settings()): NonNullable<Settings[K]> {
+  const value = from[key];
   if (value === undefined || value === null) throw new ConfigError(`Missing configuration: ${String(key)}`);
   return value as NonNullable<Settings[K]>;
 }

@@ -1,3 +1,4 @@
+import './host-env';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,11 +10,9 @@ import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
-import { dynamoDb } from '../../shared/adapters/dynamodb';
-import { BacklogStateStore } from '../../shared/deliveries/backlog';
-import { DoorbellQueue } from '../../shared/deliveries/queue';
+import { ADAPTERS, Container, resetContainer } from '../../shared/container';
 import { sweepDoorbells } from '../../shared/delivery/sweeper';
-import { ConfigError, DEFAULTS, describeIssues, resetSettings, SHARED_RULES } from '../../shared/config';
+import { ConfigError, DEFAULTS, describeIssues, settings, SHARED_RULES } from '../../shared/config';
 import {
   AGGREGATOR_FUNCTION,
   BATCH_CONTINUATION_EVENT_PATTERN,
@@ -110,8 +109,6 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // CloudWatch metrics (EMF lines) mean nothing on one machine; logs stay on.
-      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       TABLE_NAME: env.TABLE_NAME,
       EVENT_BUS_NAME: env.EVENT_BUS_NAME,
@@ -119,7 +116,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       ALLOW_PRIVATE_TARGETS: String(env.ALLOW_PRIVATE_TARGETS),
       ACCOUNT_CLAIM: env.ACCOUNT_CLAIM,
     });
-    resetSettings();
+    resetContainer();
     // Webhook secrets are sealed under a key in DATA_DIR where AWS uses KMS.
     useDataKeys(await LocalDataKeys.open(dataDir));
 
@@ -135,7 +132,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
       DELIVERY_QUEUE_URL: queues.deliveryQueueUrl,
       DELIVERY_DLQ_URL: queues.deliveryDlqUrl,
     });
-    resetSettings();
+    resetContainer();
     const sqsClient = new SQSClient({ endpoint: queues.endpoint });
 
     // A flush that runs out of time continues through its own event on the bus, as in AWS.
@@ -207,11 +204,11 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     stops.push(() => sweepSchedule.stop());
     // Nothing of an earlier run is in flight now: doorbells due by now are rung again at once, so
     // one lost with a killed process does not wait for the sweeper's overdue time.
-    await sweepDoorbells(new BacklogStateStore(dynamoDb(), env.TABLE_NAME, new DoorbellQueue(sqsClient, queues.deliveryQueueUrl)), { overdueAfterSeconds: 0 });
+    await sweepDoorbells(new Container(settings(), { ...ADAPTERS, sqs: () => sqsClient }).backlogState, { overdueAfterSeconds: 0 });
 
     // Built on every start, so the page always matches the checkout; the api handler serves it as in AWS.
     process.env.CONSOLE_ASSETS_DIR = await buildConsole(join(dataDir, 'console'));
-    resetSettings();
+    resetContainer();
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens, requireScopes: env.REQUIRE_SCOPES });
