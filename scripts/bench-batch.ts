@@ -10,13 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '../infra/local/dynamodb-local';
 import { startLocalQueues } from '../infra/local/queues';
 import { ensureTable } from '../infra/local/table';
 import { flushDueWebhooks, type AggregatorDependencies } from '../shared/batch/aggregator';
-import { parseSettings } from '../shared/config';
-import { ADAPTERS, Container } from '../shared/container';
+import { dynamoDb } from '../shared/adapters/dynamodb';
+import { aggregator, pendingStore, resetContainer, webhookRepository } from '../shared/container';
 import type { LmsEvent } from '../shared/delivery/envelope';
 import type { Webhook } from '../shared/webhooks/model';
 
@@ -88,9 +87,17 @@ async function main(): Promise<void> {
   try {
     const client = new DynamoDBClient({ endpoint: dynamoDbLocal.endpoint });
     await ensureTable(client, TABLE);
-    const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    // The container's own parts and clients, pointed at the local services as the runtime does.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbLocal.endpoint,
+      AWS_ENDPOINT_URL_SQS: queues.endpoint,
+      TABLE_NAME: TABLE,
+      DELIVERY_QUEUE_URL: queues.deliveryQueueUrl,
+      BATCH_MAX_EVENTS: '100',
+    });
+    resetContainer();
     let dynamoDbCalls = 0;
-    db.middlewareStack.add(
+    dynamoDb().middlewareStack.add(
       (next) => async (args) => {
         dynamoDbCalls++;
         return next(args);
@@ -98,23 +105,18 @@ async function main(): Promise<void> {
       { step: 'initialize', name: 'countCalls' },
     );
     const sqs = new SQSClient({ endpoint: queues.endpoint });
-    const parts = new Container(parseSettings({ TABLE_NAME: TABLE, DELIVERY_QUEUE_URL: queues.deliveryQueueUrl, BATCH_MAX_EVENTS: '100' }), {
-      ...ADAPTERS,
-      db: () => db,
-      sqs: () => sqs,
-    });
 
     const hooks: Webhook[] = [];
     for (let account = 1; account <= ACCOUNTS; account++) {
       for (let n = 1; n <= WEBHOOKS_PER_ACCOUNT; n++) {
         const webhook = webhookFor(account, n);
-        await parts.webhookRepository.create(webhook, WEBHOOKS_PER_ACCOUNT);
+        await webhookRepository().create(webhook, WEBHOOKS_PER_ACCOUNT);
         hooks.push(webhook);
       }
     }
-    const store = parts.pendingStore;
+    const store = pendingStore();
     const deps: AggregatorDependencies = {
-      ...parts.aggregator,
+      ...aggregator(),
       continueLater: async () => {
         throw new Error('the bench gives the flush all the time it needs; it should never continue');
       },

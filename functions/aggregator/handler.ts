@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { flushDueWebhooks, type FlushReport, type ScheduledFlush } from '../../shared/batch/aggregator';
 import { ContinuationEventSchema } from '../../shared/batch/continuation';
-import { container } from '../../shared/container';
+import { aggregator } from '../../shared/container';
 import { logger } from '../../shared/observability/logger';
 import { lambdaHandler } from '../../shared/observability/middleware';
 
@@ -20,7 +20,7 @@ function scheduledFlush(event: unknown): ScheduledFlush {
 /** The batch schedule's target (and its continuation runs): flushes every webhook's pending batch events. */
 async function flush(event: unknown, context: Context): Promise<FlushReport> {
   const scheduled = scheduledFlush(event);
-  const report = await flushDueWebhooks(container().aggregator, { ...scheduled, runId: randomUUID(), remainingMs: context.getRemainingTimeInMillis() });
+  const report = await flushDueWebhooks(aggregator(), { ...scheduled, runId: randomUUID(), remainingMs: context.getRemainingTimeInMillis() });
   if (report.dueWebhooks > 0) logger.info('batch flush', { ...report, generation: scheduled.generation });
   return report;
 }

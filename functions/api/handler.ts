@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import * as z from 'zod';
 import { handleApiRequest, problemResponse } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
-import { container } from '../../shared/container';
+import { api } from '../../shared/container';
 import { NotFoundError } from '../../shared/errors';
 import { logger } from '../../shared/observability/logger';
 import { lambdaHandler } from '../../shared/observability/middleware';
@@ -38,7 +38,7 @@ async function serve(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<AP
       isBase64Encoded: parsed.isBase64Encoded ?? false,
       claims: Object.fromEntries(Object.entries(parsed.requestContext.authorizer?.jwt.claims ?? {}).map(([k, v]) => [k, String(v)])),
     },
-    container().api,
+    api(),
   );
   logger.info('request', { routeKey: parsed.routeKey, status: response.statusCode });
   return response;

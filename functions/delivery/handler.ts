@@ -1,5 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { container } from '../../shared/container';
+import { doorbells, drain } from '../../shared/container';
 import { answerDoorbells } from '../../shared/delivery/doorbells';
 import { logger } from '../../shared/observability/logger';
 import { lambdaHandler } from '../../shared/observability/middleware';
@@ -9,10 +9,9 @@ const TIME_FOR_ONE_ATTEMPT_MS = 20_000;
 
 /** The delivery queue's consumer: answers a batch of doorbells (see shared/delivery/doorbells.ts). */
 async function answer(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const { drain, doorbells } = container();
   return answerDoorbells(event.Records, {
-    drain,
-    queue: doorbells,
+    drain: drain(),
+    queue: doorbells(),
     hasTime: () => context.getRemainingTimeInMillis() >= TIME_FOR_ONE_ATTEMPT_MS,
     onDeadLetter: (messageId) => logger.error('malformed delivery message dead-lettered', { messageId }),
     onDrainError: (messageId, error) => logger.error('drain failed', { messageId, error: error as Error }),

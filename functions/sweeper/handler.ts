@@ -1,4 +1,5 @@
-import { container } from '../../shared/container';
+import { settings } from '../../shared/config';
+import { backlogState } from '../../shared/container';
 import { sweepDoorbells, type SweepReport } from '../../shared/delivery/sweeper';
 import { logger } from '../../shared/observability/logger';
 import { count, gaugeSeconds } from '../../shared/observability/metrics';
@@ -7,8 +8,7 @@ import { METRICS } from '../../shared/wiring';
 
 /** The sweeper schedule's target: re-rings overdue doorbells and publishes the oldest due backlog's age. */
 async function sweep(): Promise<SweepReport> {
-  const { backlogState, config } = container();
-  const report = await sweepDoorbells(backlogState, { overdueAfterSeconds: config.DOORBELL_OVERDUE_SECONDS });
+  const report = await sweepDoorbells(backlogState(), { overdueAfterSeconds: settings().DOORBELL_OVERDUE_SECONDS });
   gaugeSeconds(METRICS.oldestDueBacklogSeconds, report.oldestDueSeconds);
   if (report.rungAgain > 0) {
     count(METRICS.doorbellsRungAgain, report.rungAgain);

@@ -10,9 +10,9 @@ import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
-import { ADAPTERS, Container, resetContainer } from '../../shared/container';
+import { backlogState, resetContainer } from '../../shared/container';
 import { sweepDoorbells } from '../../shared/delivery/sweeper';
-import { ConfigError, DEFAULTS, describeIssues, settings, SHARED_RULES } from '../../shared/config';
+import { ConfigError, DEFAULTS, describeIssues, SHARED_RULES } from '../../shared/config';
 import {
   AGGREGATOR_FUNCTION,
   BATCH_CONTINUATION_EVENT_PATTERN,
@@ -204,7 +204,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     stops.push(() => sweepSchedule.stop());
     // Nothing of an earlier run is in flight now: doorbells due by now are rung again at once, so
     // one lost with a killed process does not wait for the sweeper's overdue time.
-    await sweepDoorbells(new Container(settings(), { ...ADAPTERS, sqs: () => sqsClient }).backlogState, { overdueAfterSeconds: 0 });
+    await sweepDoorbells(backlogState(), { overdueAfterSeconds: 0 });
 
     // Built on every start, so the page always matches the checkout; the api handler serves it as in AWS.
     process.env.CONSOLE_ASSETS_DIR = await buildConsole(join(dataDir, 'console'));

@@ -1,15 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-
-let documentClient: DynamoDBDocumentClient | undefined;
+import { lazy } from '../lazy';
 
 /**
  * One DynamoDB document client per container, reused across invocations (connection reuse is most
  * of a warm request's latency). `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
  */
-export function dynamoDb(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return documentClient;
-}
+export const dynamoDb = /* @__PURE__ */ lazy(() => DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }));

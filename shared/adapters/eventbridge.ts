@@ -1,9 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-
-let client: EventBridgeClient | undefined;
+import { lazy } from '../lazy';
 
 /** One EventBridge client per container; `AWS_ENDPOINT_URL_EVENTBRIDGE` points it at the local bus. */
-export function eventBridge(): EventBridgeClient {
-  client ??= new EventBridgeClient({});
-  return client;
-}
+export const eventBridge = /* @__PURE__ */ lazy(() => new EventBridgeClient({}));

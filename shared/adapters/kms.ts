@@ -1,9 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-
-let client: KMSClient | undefined;
+import { lazy } from '../lazy';
 
 /** One KMS client per container. */
-export function kms(): KMSClient {
-  client ??= new KMSClient({});
-  return client;
-}
+export const kms = /* @__PURE__ */ lazy(() => new KMSClient({}));

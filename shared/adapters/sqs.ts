@@ -1,9 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-
-let client: SQSClient | undefined;
+import { lazy } from '../lazy';
 
 /** One SQS client per container; `AWS_ENDPOINT_URL_SQS` points it at the local queues. */
-export function sqs(): SQSClient {
-  client ??= new SQSClient({});
-  return client;
-}
+export const sqs = /* @__PURE__ */ lazy(() => new SQSClient({}));
