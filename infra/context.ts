@@ -4,7 +4,7 @@ import { DEFAULTS, describeIssues, SHARED_RULES } from '../shared/config';
 
 const positiveInt = z.coerce.number().int().positive();
 /** `true` / `false` from cdk.json, or the same words from `-c key=value`. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const flag = z.union([z.boolean(), SHARED_RULES.flag]);
 /** Comma-separated from `-c key=value`, or a JSON array in cdk.json. */
 const list = z
   .union([z.string(), z.array(z.string())])

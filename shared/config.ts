@@ -6,7 +6,6 @@ import { SWEEPER } from './wiring';
  * The service's settings, read from the environment once per container and validated; the CDK
  * stack and the local runtime both fill the same variables (see `settingsEnvironment`).
  */
-const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const seconds = z.coerce.number().int().positive();
 const DAY_SECONDS = 86_400;
 
@@ -30,6 +29,8 @@ export const DEFAULTS = {
 
 /** Rules shared the same way: the settings below, CDK context and the local runtime's options use these. */
 export const SHARED_RULES = {
+  /** `true` or `false`, as environment variables and `-c key=value` carry them. */
+  flag: z.enum(['true', 'false']).transform((v) => v === 'true'),
   eventBusName: z
     .string()
     .regex(/^[\w.-]{1,256}$/, 'letters, digits, ".", "-" or "_" (at most 256)')
@@ -60,7 +61,7 @@ const SettingsSchema = z.object({
   /** The JWT claim that carries the caller's account id. */
   ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
   MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(DEFAULTS.maxWebhooksPerAccount),
-  ALLOW_PRIVATE_TARGETS: flag.default(false),
+  ALLOW_PRIVATE_TARGETS: SHARED_RULES.flag.default(false),
   BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1000).default(DEFAULTS.batchMaxEvents),
   BATCH_SCHEDULE: SHARED_RULES.batchSchedule({ allowSeconds: true }),
   /** Back-off between attempts; the last value repeats until the window closes (ALM's schedule). */

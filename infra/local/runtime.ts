@@ -40,8 +40,6 @@ import { ensureTable } from './table';
  * The whole service on one machine: DynamoDB Local, the admin API, the PutEvents endpoint, the
  * queues with their consumers and the batch schedule — hosting the same handlers as the Lambdas.
  */
-const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
-
 export const LocalEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   EVENTS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
@@ -51,11 +49,11 @@ export const LocalEnvSchema = z.object({
   BATCH_SCHEDULE: SHARED_RULES.batchSchedule({ allowSeconds: true }),
   /** When the sweeper looks for overdue doorbells; locally also `rate(N seconds)`. */
   SWEEP_SCHEDULE: z.string().min(1).default(SWEEPER.schedule),
-  ALLOW_PRIVATE_TARGETS: flag.default(true),
+  ALLOW_PRIVATE_TARGETS: SHARED_RULES.flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
   ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
   /** Whether tokens need each route's scope (the CDK context key `requireScopes` in AWS). */
-  REQUIRE_SCOPES: flag.default(DEFAULTS.requireScopes),
+  REQUIRE_SCOPES: SHARED_RULES.flag.default(DEFAULTS.requireScopes),
   /** Consumers of the delivery queue at once (Lambda: one per active message group, up to the cap). */
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
-import { attemptFrom, buildRequest } from '../delivery/worker';
+import { callListener } from '../delivery/worker';
 import { newId, ID_PATTERN } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
@@ -78,11 +78,10 @@ export class DeliveryService {
       },
     ];
     const id = newId('msg', at.getTime());
-    const outcome = await this.options.send(buildRequest(webhook, { id, accountId: webhook.accountId, events }, at), {
+    const { outcome, attempt } = await callListener(this.options.send, webhook, { id, accountId: webhook.accountId, events, attemptCount: 0 }, at, {
       allowPrivate: this.options.allowPrivateTargets,
       ...TEST_REQUEST_TIMEOUTS,
     });
-    const attempt = attemptFrom(1, at, outcome);
     // Written finished, never PENDING: the webhook's drain must not send it again.
     await this.options.repository.put({
       id,

@@ -2,7 +2,7 @@ import type { DeliveryRepository } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
 import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
-import type { AttemptOutcome, WebhookRequest } from './http-sender';
+import type { AttemptOutcome, SendOptions, WebhookRequest } from './http-sender';
 import { nextRetry } from './retry-policy';
 
 /**
@@ -22,7 +22,7 @@ export interface WorkerSettings {
 
 export interface WorkerDependencies {
   readonly deliveries: DeliveryRepository;
-  readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
+  readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   /** Disables the webhook (unless it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
@@ -37,19 +37,21 @@ export class DeliveryWorker {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /** Attempts one PENDING delivery of `webhook` (undefined: deleted). */
+  /** Attempts one PENDING delivery of `webhook` (undefined: deleted): prepare → call → handle. */
   async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery): Promise<AttemptResult> {
-    const { deliveries, settings } = this.deps;
-    if (!webhook || webhook.status !== 'ACTIVE') {
-      const reason = webhook ? `webhook is ${webhook.status}` : 'webhook was deleted';
-      await deliveries.finishUnsent(delivery, 'SKIPPED', reason);
-      return { action: 'done', note: reason };
+    const prepared = prepare(webhook);
+    if (!prepared.ready) {
+      await this.deps.deliveries.finishUnsent(delivery, 'SKIPPED', prepared.reason);
+      return { action: 'done', note: prepared.reason };
     }
+    const call = await callListener(this.deps.send, prepared.webhook, delivery, this.now(), { allowPrivate: this.deps.settings.allowPrivateTargets });
+    this.deps.onAttempt?.(call.outcome);
+    return this.handle(prepared.webhook, delivery, call);
+  }
 
-    const at = this.now();
-    const outcome = await this.deps.send(buildRequest(webhook, delivery, at), { allowPrivate: settings.allowPrivateTargets });
-    this.deps.onAttempt?.(outcome);
-    const attempt = attemptFrom(delivery.attemptCount + 1, at, outcome);
+  /** Step 3: records the attempt in the delivery, then done, retry later, or give up and disable the webhook. */
+  async handle(webhook: WebhookWithCredentials, delivery: Delivery, { outcome, attempt }: ListenerCall): Promise<AttemptResult> {
+    const { deliveries, settings } = this.deps;
     if (outcome.ok) {
       await deliveries.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
       return { action: 'done' };
@@ -75,8 +77,33 @@ export class DeliveryWorker {
   }
 }
 
+/** Step 1: only an active webhook is called; otherwise the reason its delivery ends unsent. */
+export function prepare(webhook: WebhookWithCredentials | undefined): { ready: true; webhook: WebhookWithCredentials } | { ready: false; reason: string } {
+  if (!webhook) return { ready: false, reason: 'webhook was deleted' };
+  if (webhook.status !== 'ACTIVE') return { ready: false, reason: `webhook is ${webhook.status}` };
+  return { ready: true, webhook };
+}
+
+/** What one call to the listener gave: the sender's outcome and the attempt to record. */
+export interface ListenerCall {
+  readonly outcome: AttemptOutcome;
+  readonly attempt: Attempt;
+}
+
+/** Step 2: one signed HTTP attempt at the listener (also `POST /webhooks/{id}/test`'s request). */
+export async function callListener(
+  send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>,
+  webhook: WebhookWithCredentials,
+  delivery: Pick<Delivery, 'id' | 'accountId' | 'events' | 'attemptCount'>,
+  at: Date,
+  options: SendOptions,
+): Promise<ListenerCall> {
+  const outcome = await send(buildRequest(webhook, delivery, at), options);
+  return { outcome, attempt: attemptFrom(delivery.attemptCount + 1, at, outcome) };
+}
+
 /** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id. */
-export function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
+function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
   const body = envelopeBody(delivery.accountId, delivery.events);
   const headers = deliveryHeaders({ messageId: delivery.id, timestampSeconds: Math.floor(at.getTime() / 1000), body, auth: authOf(webhook, at) });
   return { url: webhook.targetUrl, headers, body };
@@ -93,7 +120,7 @@ function authOf(webhook: WebhookWithCredentials, at: Date): DeliveryAuth {
   }
 }
 
-export function attemptFrom(number: number, at: Date, outcome: AttemptOutcome): Attempt {
+function attemptFrom(number: number, at: Date, outcome: AttemptOutcome): Attempt {
   const responseBody = truncateResponse(outcome.responseBody);
   return {
     number,
