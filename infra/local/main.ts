@@ -1,3 +1,4 @@
+import { describeRecovery } from './queues';
 import { parseLocalEnv, startLocalRuntime } from './runtime';
 
 /** `npm start`: the whole service on this machine, until SIGINT / SIGTERM. */
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   console.log(`Admin API:  ${runtime.apiUrl}`);
   console.log(`PutEvents:  ${runtime.eventsUrl}  (bus ${env.EVENT_BUS_NAME})`);
   console.log(`Admin token for account ${DEMO_ACCOUNT}:\n${token}`);
+  if (runtime.recoveredQueues) console.log(describeRecovery(runtime.recoveredQueues));
   console.log(`started in ${Date.now() - startedAt} ms`);
   console.log('ready');
 

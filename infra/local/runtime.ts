@@ -14,6 +14,7 @@ import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { asyncInvoker } from './async-invoker';
 import { LocalEventBus } from './event-bus';
+import type { Recovered } from './queue-journal';
 import { startLocalQueues } from './queues';
 import { startScheduler } from './scheduler';
 import { startPoller } from './sqs-poller';
@@ -67,6 +68,8 @@ export interface LocalRuntime {
   readonly apiUrl: string;
   readonly eventsUrl: string;
   readonly tokens: LocalTokens;
+  /** What the queues' journal gave back at start (undefined on a first start). */
+  readonly recoveredQueues?: Recovered;
   stop(): Promise<void>;
 }
 
@@ -182,7 +185,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     const apiUrl = await api.start();
     stops.push(() => api.stop());
 
-    return { apiUrl, eventsUrl, tokens, stop: stopAll };
+    return { apiUrl, eventsUrl, tokens, recoveredQueues: queues.recovered, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
