@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
 
@@ -10,6 +10,8 @@ import { jwtVerify, SignJWT } from 'jose';
 export const LOCAL_ISSUER = 'lms-webhooks-local';
 export const LOCAL_AUDIENCE = 'lms-webhooks';
 const KEY_FILE = 'jwt-signing.key';
+/** HS256 wants a key at least as long as its hash. */
+const MIN_KEY_BYTES = 32;
 
 export class LocalTokens {
   private constructor(
@@ -20,16 +22,7 @@ export class LocalTokens {
   static async open(dataDir: string, accountClaim: string): Promise<LocalTokens> {
     await mkdir(dataDir, { recursive: true });
     const path = join(dataDir, KEY_FILE);
-    let key: Buffer;
-    try {
-      key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
-    } catch {
-      key = randomBytes(32);
-      // 'wx': two processes starting at once must not overwrite each other's key.
-      await writeFile(path, key.toString('base64url'), { mode: 0o600, flag: 'wx' }).catch(async () => {
-        key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
-      });
-    }
+    const key = (await readKey(path)) ?? (await createKey(path));
     return new LocalTokens(new Uint8Array(key), accountClaim);
   }
 
@@ -54,5 +47,49 @@ export class LocalTokens {
     } catch {
       return undefined;
     }
+  }
+}
+
+async function readKey(path: string): Promise<Buffer | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const key = Buffer.from(text.trim(), 'base64url');
+  if (key.length < MIN_KEY_BYTES) {
+    throw new Error(
+      `The local JWT signing key ${path} is ${key.length === 0 ? 'empty' : `only ${key.length} bytes long`}; it needs at least ${MIN_KEY_BYTES} ` +
+        '(base64url). Delete the file and start again to have a new key made (tokens signed with the old one stop working).',
+    );
+  }
+  return key;
+}
+
+/**
+ * Writes a new key to a temporary file, flushes it, then links it into place: the key file
+ * appears whole or not at all. A link, unlike a rename, never replaces a key that another
+ * process (`npm run token`, a runtime) made meanwhile; that one is used instead.
+ */
+async function createKey(path: string): Promise<Buffer> {
+  const key = randomBytes(MIN_KEY_BYTES);
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(key.toString('base64url'));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(temporary, path);
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return (await readKey(path))!;
+  } finally {
+    await rm(temporary, { force: true });
   }
 }

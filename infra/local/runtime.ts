@@ -13,6 +13,7 @@ import { LocalTokens } from './auth';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { asyncInvoker } from './async-invoker';
+import { lockDataDir } from './data-dir-lock';
 import { LocalEventBus } from './event-bus';
 import type { Recovered } from './queue-journal';
 import { startLocalQueues } from './queues';
@@ -80,12 +81,15 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
+  // Before anything else touches DATA_DIR; released last.
+  const lock = await lockDataDir(dataDir);
+  stops.push(() => lock.release());
   try {
     let endpoint = dynamoDbEndpoint;
     if (!endpoint) {
       const dbPath = join(dataDir, 'dynamodb');
       await mkdir(dbPath, { recursive: true });
-      const db: DynamoDbLocal = await startDynamoDbLocal({ dbPath });
+      const db: DynamoDbLocal = await startDynamoDbLocal({ dbPath, pidFile: join(dataDir, 'dynamodb-local.pid') });
       stops.push(() => db.stop());
       endpoint = db.endpoint;
     }
