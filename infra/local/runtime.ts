@@ -1,12 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as aggregatorHandler } from '../../functions/aggregator/handler';
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
+import { PendingStore } from '../../shared/batch/pending-store';
 import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
@@ -112,6 +114,8 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
 
     const dynamo = new DynamoDBClient({ endpoint });
     await ensureTable(dynamo, env.TABLE_NAME);
+    // This runtime holds DATA_DIR alone, so a flush lease found now is a dead run's (kill -9 mid-flush).
+    await new PendingStore(DynamoDBDocumentClient.from(dynamo), env.TABLE_NAME).releaseAllLeases();
     dynamo.destroy();
 
     const region = process.env.AWS_REGION!;
