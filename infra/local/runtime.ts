@@ -65,6 +65,12 @@ export interface RuntimeOptions {
   readonly env: LocalEnv;
   /** Use this DynamoDB endpoint instead of starting DynamoDB Local under DATA_DIR (tests). */
   readonly dynamoDbEndpoint?: string;
+  /**
+   * Journal the queues under DATA_DIR, so that what they acknowledged survives kill -9. Off, queued
+   * messages live in memory only: for measuring what the journal costs (`npm run bench -- --journal off`).
+   * @default true
+   */
+  readonly queueJournal?: boolean;
 }
 
 export interface LocalRuntime {
@@ -76,7 +82,7 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOptions): Promise<LocalRuntime> {
+export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = true }: RuntimeOptions): Promise<LocalRuntime> {
   const dataDir = resolve(env.DATA_DIR);
   await mkdir(dataDir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
@@ -119,7 +125,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     dynamo.destroy();
 
     const region = process.env.AWS_REGION!;
-    const queues = await startLocalQueues({ dataDir, host: '127.0.0.1', region });
+    const queues = await startLocalQueues({ dataDir: queueJournal ? dataDir : undefined, host: '127.0.0.1', region });
     stops.push(() => queues.stop());
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SQS: queues.endpoint,
