@@ -1,51 +1,41 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { describeIssues } from '../shared/config';
-
-/**
- * Schedule expressions EventBridge accepts: `rate(1 minute|hour|day)`, `rate(N minutes|hours|days)`
- * for N > 1, or a six-field `cron(...)`. The local runtime also takes `rate(N seconds)`; AWS does not.
- */
-export function isAwsScheduleExpression(expression: string): boolean {
-  const rate = /^rate\((\d+) (minute|hour|day)(s?)\)$/.exec(expression);
-  if (rate) {
-    const value = Number(rate[1]);
-    return value >= 1 && (value === 1) === (rate[3] === '');
-  }
-  return /^cron\(\S+( \S+){5}\)$/.test(expression);
-}
+import { DEFAULTS, describeIssues, SHARED_RULES } from '../shared/config';
 
 const positiveInt = z.coerce.number().int().positive();
+/** `true` / `false` from cdk.json, or the same words from `-c key=value`. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+/** Comma-separated from `-c key=value`, or a JSON array in cdk.json. */
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
 
-/** Keys read from CDK context (`cdk.json` or `-c key=value`); the defaults are the contract's. */
+/**
+ * Keys read from CDK context (`cdk.json` or `-c key=value`); defaults and the shared rules come from
+ * shared/config.ts, so a value the functions or the local runtime would refuse fails the synth.
+ */
 const DeploymentContextSchema = z.object({
-  eventBusName: z
-    .string()
-    .regex(/^[\w.-]{1,256}$/, 'letters, digits, ".", "-" or "_" (at most 256)')
-    .refine((name) => name !== 'default', 'producers must name a dedicated bus, not "default"')
-    .default('lms-webhooks'),
-  accountClaim: z.string().min(1).default('accountId'),
-  batchSchedule: z
-    .string()
-    .refine(isAwsScheduleExpression, {
-      error: (issue) =>
-        `${JSON.stringify(issue.input)} is not a schedule AWS accepts; use rate(1 minute), ` +
-        'rate(N minutes|hours|days) or cron(<6 fields>) (rate(N seconds) works only on the local runtime)',
-    })
-    .default('rate(15 minutes)'),
-  maxWebhooksPerAccount: positiveInt.default(5),
+  eventBusName: SHARED_RULES.eventBusName,
+  accountClaim: SHARED_RULES.accountClaim,
+  /** Routes require their OAuth scope; off only for identity providers that cannot issue scopes. */
+  requireScopes: flag.default(DEFAULTS.requireScopes),
+  batchSchedule: SHARED_RULES.batchSchedule({ allowSeconds: false }),
+  maxWebhooksPerAccount: positiveInt.default(DEFAULTS.maxWebhooksPerAccount),
   /** Bounded by the delivery queue's 14-day retention, which must outlast the window. */
-  retryWindowDays: positiveInt.max(13, 'at most 13: the delivery queue keeps messages 14 days').default(7),
-  batchMaxEvents: positiveInt.default(100),
-  deliveryLogTtlDays: positiveInt.default(30),
+  retryWindowDays: positiveInt.max(13, 'at most 13: the delivery queue keeps messages 14 days').default(DEFAULTS.retryWindowDays),
+  batchMaxEvents: positiveInt.default(DEFAULTS.batchMaxEvents),
+  deliveryLogTtlDays: positiveInt.default(DEFAULTS.deliveryLogTtlDays),
   /** Lambda's bounds for an SQS event source's maximum concurrency. */
-  deliveryMaxConcurrency: positiveInt.min(2).max(1000).default(50),
+  deliveryMaxConcurrency: positiveInt.min(2).max(1000).default(DEFAULTS.deliveryMaxConcurrency),
+  /** Reserved for the API and the router, so a delivery storm cannot starve them (1–1000). */
+  apiReservedConcurrency: positiveInt.max(1000).default(DEFAULTS.apiReservedConcurrency),
+  /** Also the ingest event source's ceiling; at least 2, Lambda's minimum for it. */
+  routerReservedConcurrency: positiveInt.min(2).max(1000).default(DEFAULTS.routerReservedConcurrency),
   alarmEmail: z.email().optional(),
-  /** Comma-separated (or a JSON array in cdk.json); CORS stays off without it. */
-  corsOrigins: z
-    .union([z.string(), z.array(z.string())])
-    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((o) => o.trim()).filter(Boolean))
-    .optional(),
+  /** AWS accounts whose producers may put `lms` events on the bus. */
+  producerAccounts: list.pipe(z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'))).optional(),
+  /** CORS stays off without it. */
+  corsOrigins: list.optional(),
 });
 
 export type DeploymentContext = z.infer<typeof DeploymentContextSchema>;

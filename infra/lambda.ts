@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { FunctionName } from './permissions';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
@@ -13,32 +13,36 @@ const PROJECT_ROOT = join(__dirname, '..');
 const CREATE_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** What every function gets: read/write on the service's table, and the settings environment. */
+/** What every function gets: the settings environment. */
 export interface ServiceContext {
-  readonly table: ITable;
   /** From `settingsEnvironment`. */
   readonly environment: Record<string, string>;
 }
 
 export interface ServiceFunctionProps {
   /** The folder under `functions/` whose `handler.ts` exports `handler`. */
-  readonly name: 'api' | 'router' | 'delivery' | 'aggregator';
+  readonly name: FunctionName;
   /** One of the `*_FUNCTION` entries of shared/wiring.ts. */
   readonly sizing: { readonly timeoutSeconds: number; readonly memoryMb: number };
   readonly context: ServiceContext;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Concurrency set aside for this function alone, so that others scaling up cannot starve it.
+   * @default - none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
  * One of the service's Lambdas, built the same way for all four: the local esbuild (no Docker),
  * minified ESM with source maps, latest Node runtime on arm64, X-Ray, its own log group, and a
- * role that can write only to that log group and the table (no AWS-managed policy); callers add
- * the other grants.
+ * role that can write only to that log group (no AWS-managed policy); the stack adds the grants
+ * of infra/permissions.ts.
  */
 export class ServiceFunction extends Construct {
   readonly function: NodejsFunction;
-  private readonly role: Role;
+  readonly role: Role;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
@@ -59,6 +63,7 @@ export class ServiceFunction extends Construct {
       tracing: Tracing.ACTIVE,
       logGroup,
       role,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       environment: { ...props.context.environment, NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         forceDockerBundling: false,
@@ -74,20 +79,9 @@ export class ServiceFunction extends Construct {
       },
     });
 
-    this.grantReadWriteData(props.context.table);
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',
-    });
-  }
-
-  /** Item reads and writes on the table and its indexes. */
-  private grantReadWriteData(table: ITable): void {
-    table.grantReadWriteData(this.function);
-    const tableId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-      reason: "Queries the table's own secondary indexes; index ARNs are paths under the table ARN, so the wildcard spans only this table's indexes.",
     });
   }
 }

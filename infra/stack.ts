@@ -2,12 +2,14 @@ import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './constructs/alarms';
 import { Api } from './constructs/api';
+import { CredentialsKey } from './constructs/credentials-key';
 import { Batch } from './constructs/batch';
 import { Delivery, DeliveryQueues } from './constructs/delivery';
 import { Ingest } from './constructs/ingest';
 import { Storage } from './constructs/storage';
 import { readDeploymentContext } from './context';
 import { settingsEnvironment } from './environment';
+import { type FunctionName, grantFunctionPermissions, roleOf } from './permissions';
 
 const SECONDS_PER_DAY = 24 * 3600;
 
@@ -33,9 +35,11 @@ export class LmsWebhooksStack extends Stack {
     });
 
     const storage = new Storage(this, 'Storage');
+    const credentialsKey = new CredentialsKey(this, 'CredentialsKey');
     const deliveryQueues = new DeliveryQueues(this, 'DeliveryQueues');
     const environment = settingsEnvironment({
       TABLE_NAME: storage.table.tableName,
+      CREDENTIALS_KEY_ID: credentialsKey.key.keyArn,
       EVENT_BUS_NAME: context.eventBusName,
       DELIVERY_QUEUE_URL: deliveryQueues.queue.queueUrl,
       DELIVERY_DLQ_URL: deliveryQueues.deadLetterQueue.queueUrl,
@@ -47,35 +51,46 @@ export class LmsWebhooksStack extends Stack {
       RETRY_WINDOW_SECONDS: String(context.retryWindowDays * SECONDS_PER_DAY),
       DELIVERY_LOG_TTL_DAYS: String(context.deliveryLogTtlDays),
     });
-    const shared = { table: storage.table, environment };
 
     const ingest = new Ingest(this, 'Ingest', {
-      ...shared,
+      environment,
       eventBusName: context.eventBusName,
-      deliveryQueue: deliveryQueues.queue,
+      routerConcurrency: context.routerReservedConcurrency,
+      producerAccounts: context.producerAccounts,
     });
     const delivery = new Delivery(this, 'Delivery', {
-      ...shared,
+      environment,
       queues: deliveryQueues,
-      bus: ingest.bus,
       maxConcurrency: context.deliveryMaxConcurrency,
     });
     const batch = new Batch(this, 'Batch', {
-      ...shared,
+      environment,
       schedule: context.batchSchedule,
-      deliveryQueue: deliveryQueues.queue,
       bus: ingest.bus,
     });
     const api = new Api(this, 'Api', {
-      ...shared,
+      environment,
       jwtIssuer: jwtIssuer.valueAsString,
       jwtAudience: jwtAudience.valueAsList,
-      deliveryQueue: deliveryQueues.queue,
+      requireScopes: context.requireScopes,
+      reservedConcurrency: context.apiReservedConcurrency,
       corsOrigins: context.corsOrigins,
     });
+
+    const functions = { api: api.function, router: ingest.function, delivery: delivery.function, aggregator: batch.function };
+    const resources = {
+      table: storage.table,
+      deliveryQueue: deliveryQueues.queue,
+      deliveryDeadLetterQueue: deliveryQueues.deadLetterQueue,
+      credentialsKey: credentialsKey.key,
+      bus: ingest.bus,
+    };
+    for (const [name, fn] of Object.entries(functions)) grantFunctionPermissions(name as FunctionName, fn, resources);
+    credentialsKey.restrictUse({ seal: [roleOf(api.function)], open: [roleOf(api.function), roleOf(delivery.function)] });
+    ingest.reserveServiceSources( [roleOf(delivery.function), roleOf(batch.function)]);
     new Alarms(this, 'Alarms', {
       deadLetterQueues: { Ingest: ingest.deadLetterQueue, Delivery: deliveryQueues.deadLetterQueue },
-      functions: { Api: api.function, Router: ingest.function, Delivery: delivery.function, Aggregator: batch.function },
+      functions: { Api: functions.api, Router: functions.router, Delivery: functions.delivery, Aggregator: functions.aggregator },
       alarmEmail: context.alarmEmail,
     });
 

@@ -16,6 +16,7 @@ import { startLocalQueues } from '../infra/local/queues';
 import { ensureTable } from '../infra/local/table';
 import { flushDueWebhooks, type AggregatorDependencies } from '../shared/batch/aggregator';
 import { PendingStore } from '../shared/batch/pending-store';
+import { DEFAULTS } from '../shared/config';
 import { DeliveryOutbox } from '../shared/deliveries/outbox';
 import { DeliveryQueue } from '../shared/deliveries/queue';
 import { DeliveryRepository } from '../shared/deliveries/repository';
@@ -50,7 +51,6 @@ function webhookFor(accountId: number, n: number): Webhook {
     createdAt: at,
     updatedAt: at,
     version: 1,
-    credentials: {},
   };
 }
 
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       store,
       webhooks,
       outbox: new DeliveryOutbox(new DeliveryRepository(db, TABLE, 1), new DeliveryQueue(sqs, queues.deliveryQueueUrl)),
-      scheduleExpression: 'rate(15 minutes)',
+      scheduleExpression: DEFAULTS.batchSchedule,
       maxEvents: 100,
       continueLater: async () => {
         throw new Error('the bench gives the flush all the time it needs; it should never continue');

@@ -1,7 +1,6 @@
 import './bench-env';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { subscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,11 +12,12 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local';
 import { parseLocalEnv, startLocalRuntime, type LocalRuntime } from '../infra/local/runtime';
-import { dynamoDb } from '../shared/adapters/dynamodb';
 import { deliveryHeaders, envelopeBody, eventInfoFor } from '../shared/delivery/envelope';
 import { newId } from '../shared/ids';
 import { generateSigningSecret } from '../shared/signing';
 import { DELIVERY_QUEUE, EVENT_SOURCE } from '../shared/wiring';
+import { DEFAULTS } from '../shared/config';
+import { costPerMillion, countAwsCalls, UNIT_PRICES, type CostTally } from './bench-aws-cost';
 import type { ListenerCommand, ListenerMessage, ListenerStats } from './bench-listener';
 
 /**
@@ -27,7 +27,8 @@ import type { ListenerCommand, ListenerMessage, ListenerStats } from './bench-li
  * baseline (the same listener hit directly at the same concurrency) frames the result. Loopback only.
  *
  *   npm run bench -- [--events 20000] [--producers 4] [--paced-seconds 20] [--paced-load 0.5]
- *                    [--delivery-concurrency 8] [--router-concurrency 4] [--stall-seconds 60]
+ *                    [--delivery-concurrency 8] [--router-concurrency 4] [--stall-seconds 60] [--sparse-events 200]
+ *                    [--event-bytes 1024]
  */
 const ACCOUNTS = 20;
 const FIRST_ACCOUNT = 7001;
@@ -35,11 +36,13 @@ const FIRST_ACCOUNT = 7001;
 const EVENT_NAMES = ['COURSE_ENROLLMENT', 'COURSE_COMPLETED', 'LEARNING_PATH_ENROLLMENT', 'LEARNING_PATH_COMPLETED', 'CERTIFICATION_COMPLETED'];
 const GROUPS = ACCOUNTS * EVENT_NAMES.length;
 const PUT_EVENTS_MAX_ENTRIES = 10;
-const BUS_NAME = 'lms-webhooks';
+const BUS_NAME = DEFAULTS.eventBusName;
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const PROGRESS_EVERY_MS = 5000;
 const POLL_MS = 250;
+/** Sparse events are waited for one by one: a coarse poll would only measure the poll. */
+const SPARSE_POLL_MS = 5;
 
 interface Options {
   readonly events: number;
@@ -49,6 +52,8 @@ interface Options {
   readonly deliveryConcurrency: number;
   readonly routerConcurrency: number;
   readonly stallSeconds: number;
+  readonly sparseEvents: number;
+  readonly eventBytes: number;
 }
 
 function parseOptions(): Options {
@@ -61,6 +66,8 @@ function parseOptions(): Options {
       'delivery-concurrency': { type: 'string' },
       'router-concurrency': { type: 'string' },
       'stall-seconds': { type: 'string', default: '60' },
+      'sparse-events': { type: 'string', default: '200' },
+      'event-bytes': { type: 'string', default: '1024' },
     },
   });
   // The runtime's own defaults (and DELIVERY_CONCURRENCY / ROUTER_CONCURRENCY from the environment).
@@ -80,6 +87,8 @@ function parseOptions(): Options {
     deliveryConcurrency: whole('delivery-concurrency', values['delivery-concurrency'], defaults.DELIVERY_CONCURRENCY, 1),
     routerConcurrency: whole('router-concurrency', values['router-concurrency'], defaults.ROUTER_CONCURRENCY, 1),
     stallSeconds: whole('stall-seconds', values['stall-seconds'], 60, 1),
+    sparseEvents: whole('sparse-events', values['sparse-events'], 200, 0),
+    eventBytes: whole('event-bytes', values['event-bytes'], 1024, 0),
   };
 }
 
@@ -146,17 +155,33 @@ class Listener {
 const groupOf = (g: number) => ({ accountId: FIRST_ACCOUNT + Math.floor(g / EVENT_NAMES.length), eventName: EVENT_NAMES[g % EVENT_NAMES.length]! });
 const groupKey = (accountId: number, eventName: string) => `${accountId}:${eventName}`;
 
-/** Event number `n` (counted across the whole run): its group is n mod 100, its place in the group n div 100. */
-function eventData(n: number, sentAt: number): Record<string, unknown> {
+/**
+ * Event number `n` (counted across the whole run): its group is n mod 100, its place in the group n
+ * div 100. `padding` brings the delivered request to the size under test (the catalogue's schemas
+ * let extra fields through, as real LMS data carries them).
+ */
+function eventData(n: number, sentAt: number, padding: string): Record<string, unknown> {
   const g = n % GROUPS;
-  return { userId: 100_000 + n, loId: `course:${g}`, loInstanceId: `course:${g}_1`, loType: 'course', sentAt, seq: Math.floor(n / GROUPS) };
+  return { userId: 100_000 + n, loId: `course:${g}`, loInstanceId: `course:${g}_1`, loType: 'course', sentAt, seq: Math.floor(n / GROUPS), ...(padding && { padding }) };
+}
+
+/** The padding that makes one event's delivered body `bytes` long (as near as the unpadded body allows). */
+function paddingFor(bytes: number): string {
+  const timestamp = Date.now();
+  const { accountId, eventName } = groupOf(0);
+  const unpadded = envelopeBody(accountId, [{ eventId: randomUUID(), eventName, timestamp, eventInfo: eventInfoFor(timestamp, 0), data: eventData(GROUPS * 1000, timestamp, '') }]);
+  const fieldOverhead = Buffer.byteLength(',"padding":""');
+  return 'x'.repeat(Math.max(0, bytes - Buffer.byteLength(unpadded) - fieldOverhead));
 }
 
 class Producer {
   private next = 0;
   private readonly client: EventBridgeClient;
 
-  constructor(eventsUrl: string) {
+  constructor(
+    eventsUrl: string,
+    private readonly padding: string,
+  ) {
     this.client = new EventBridgeClient({ endpoint: eventsUrl, region: REGION, credentials: CREDENTIALS });
   }
 
@@ -167,7 +192,7 @@ class Producer {
     for (let i = 0; i < count; i++) {
       const n = this.next++;
       const { accountId, eventName } = groupOf(n % GROUPS);
-      entries.push({ EventBusName: BUS_NAME, Source: EVENT_SOURCE, DetailType: eventName, Detail: JSON.stringify({ accountId, data: eventData(n, sentAt) }) });
+      entries.push({ EventBusName: BUS_NAME, Source: EVENT_SOURCE, DetailType: eventName, Detail: JSON.stringify({ accountId, data: eventData(n, sentAt, this.padding) }) });
     }
     const result = await this.client.send(new PutEventsCommand({ Entries: entries }));
     if (result.FailedEntryCount) throw new Error(`PutEvents refused ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries?.find((e) => e.ErrorCode))}`);
@@ -207,7 +232,7 @@ class Producer {
 }
 
 /** Waits until the listener has `expected` requests; fails when none arrives for `stallSeconds`. */
-async function waitForDeliveries(listener: Listener, expected: number, stallSeconds: number, queues: QueueDepths): Promise<ListenerStats> {
+async function waitForDeliveries(listener: Listener, expected: number, stallSeconds: number, queues: QueueDepths, pollMs = POLL_MS): Promise<ListenerStats> {
   let last = -1;
   let lastChange = Date.now();
   let lastReport = Date.now();
@@ -225,7 +250,7 @@ async function waitForDeliveries(listener: Listener, expected: number, stallSeco
       lastReport = now;
       console.log(`  … ${stats.received}/${expected} delivered; ${await queues.describe()}`);
     }
-    await sleep(POLL_MS);
+    await sleep(pollMs);
   }
 }
 
@@ -268,14 +293,14 @@ interface BaselineResult {
  * callers over keep-alive connections — what the loopback, the listener and an HTTP client manage
  * without the service in between.
  */
-async function rawBaseline(listener: Listener, total: number, concurrency: number): Promise<BaselineResult> {
+async function rawBaseline(listener: Listener, total: number, concurrency: number, padding: string): Promise<BaselineResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const secret = generateSigningSecret();
   const target = new URL(listener.url);
   const post = (n: number) => {
     const { accountId, eventName } = groupOf(n % GROUPS);
     const timestamp = Date.now();
-    const body = envelopeBody(accountId, [{ eventId: randomUUID(), eventName, timestamp, eventInfo: eventInfoFor(timestamp, n % 1_000_000), data: eventData(n, timestamp) }]);
+    const body = envelopeBody(accountId, [{ eventId: randomUUID(), eventName, timestamp, eventInfo: eventInfoFor(timestamp, n % 1_000_000), data: eventData(n, timestamp, padding) }]);
     const headers = deliveryHeaders({ messageId: newId('msg'), timestampSeconds: Math.floor(timestamp / 1000), body, auth: { type: 'SIGNATURE', secrets: [secret] } });
     return new Promise<void>((resolve, reject) => {
       const req = http.request(target, {
@@ -311,41 +336,7 @@ async function rawBaseline(listener: Listener, total: number, concurrency: numbe
   }
 }
 
-// ---------------------------------------------------------------- DynamoDB calls
-
-/**
- * Every call of the shared DynamoDB client (the one the handlers use), by operation and by the
- * items it touches (the sort-key kinds), so routing reads are told apart from delivery reads.
- */
-class DynamoCalls {
-  private counts = new Map<string, { count: number; ms: number }>();
-
-  constructor() {
-    dynamoDb().middlewareStack.add(
-      (next, context) => async (args) => {
-        const label = `${(context.commandName ?? 'Unknown').replace(/Command$/, '')} ${itemKinds(args.input as Record<string, unknown>)}`;
-        const started = performance.now();
-        try {
-          return await next(args);
-        } finally {
-          const entry = this.counts.get(label) ?? { count: 0, ms: 0 };
-          entry.count++;
-          entry.ms += performance.now() - started;
-          this.counts.set(label, entry);
-        }
-      },
-      { step: 'initialize', name: 'benchCallCounter' },
-    );
-  }
-
-  reset(): void {
-    this.counts = new Map();
-  }
-
-  snapshot(): Map<string, { count: number; ms: number }> {
-    return new Map([...this.counts].map(([label, entry]) => [label, { ...entry }]));
-  }
-}
+// ---------------------------------------------------------------- AWS calls
 
 /** `DEDUP+DELIVERY`, `WEBHOOK`, …: the kinds (sort-key prefixes) of the items a call reads or writes. */
 function itemKinds(input: Record<string, unknown>): string {
@@ -364,35 +355,8 @@ function itemKinds(input: Record<string, unknown>): string {
   return String(input.IndexName ?? '');
 }
 
-/**
- * Every HTTP request this process makes (the handlers, the pollers, the event bus, the producers),
- * by AWS operation or, for the webhook POSTs, by method: in the local runtime each AWS call is a
- * loopback round trip through the SDK to an in-process or local server.
- */
-class HttpCalls {
-  private counts = new Map<string, number>();
-
-  constructor() {
-    subscribe('http.client.request.start', (message) => {
-      const request = (message as { request: http.ClientRequest }).request;
-      const target = request.getHeader('x-amz-target');
-      const [service = '', operation = ''] = typeof target === 'string' ? target.split('.') : [];
-      const label = operation ? `${service.split('_')[0]} ${operation}` : `${request.method} (webhook)`;
-      this.counts.set(label, (this.counts.get(label) ?? 0) + 1);
-    });
-  }
-
-  reset(): void {
-    this.counts = new Map();
-  }
-
-  snapshot(): Map<string, number> {
-    return new Map(this.counts);
-  }
-}
-
 /** The router's reads: the account's webhooks (cached per container) and the duplicate check. */
-const ROUTER_READS = new Set(['Query WEBHOOK', 'GetItem DEDUP']);
+const ROUTER_READS = new Set(['DynamoDB Query WEBHOOK', 'DynamoDB GetItem DEDUP']);
 
 // ---------------------------------------------------------------- processes: CPU and memory
 
@@ -504,8 +468,9 @@ async function main(): Promise<number> {
 
   const baselineConcurrency = options.deliveryConcurrency * DELIVERY_QUEUE.batchSize;
   console.log(`raw baseline: ${options.events} POSTs at concurrency ${baselineConcurrency} and ${options.deliveryConcurrency} …`);
-  const baseline = await rawBaseline(listener, options.events, baselineConcurrency);
-  const baselineNarrow = await rawBaseline(listener, options.events, options.deliveryConcurrency);
+  const padding = paddingFor(options.eventBytes);
+  const baseline = await rawBaseline(listener, options.events, baselineConcurrency, padding);
+  const baselineNarrow = await rawBaseline(listener, options.events, options.deliveryConcurrency, padding);
 
   console.log('starting DynamoDB Local and the runtime …');
   const db: DynamoDbLocal = await startDynamoDbLocal();
@@ -524,15 +489,14 @@ async function main(): Promise<number> {
     dynamoDbEndpoint: db.endpoint,
   });
   atStop(() => runtime.stop());
-  const calls = new DynamoCalls();
-  const requests = new HttpCalls();
+  const aws = countAwsCalls(itemKinds);
   const queues = new QueueDepths();
   atStop(() => queues.close());
 
   console.log(`creating ${ACCOUNTS} accounts × ${EVENT_NAMES.length} webhooks …`);
   listener.checkSignatures(await createWebhooks(runtime, listener.url));
 
-  const producer = new Producer(runtime.eventsUrl);
+  const producer = new Producer(runtime.eventsUrl, padding);
   atStop(() => producer.close());
   console.log('warming up …');
   listener.reset();
@@ -542,8 +506,7 @@ async function main(): Promise<number> {
   // Saturation: all N events as fast as the producers can put them.
   console.log(`putting ${options.events} events (${options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}) …`);
   listener.reset();
-  calls.reset();
-  requests.reset();
+  aws.reset();
   const before = await cpuSnapshot(javaPid, pid);
   const startedAt = Date.now();
   await producer.putAll(options.events, options.producers);
@@ -551,8 +514,7 @@ async function main(): Promise<number> {
   console.log(`  all put in ${fmt(putSeconds, 1)} s`);
   const saturated = await waitForDeliveries(listener, options.events, options.stallSeconds, queues);
   const after = await cpuSnapshot(javaPid, pid);
-  const dynamo = calls.snapshot();
-  const httpCalls = requests.snapshot();
+  const busy = aws.snapshot();
   const final = await listener.stats(true);
   const seconds = (final.lastAt - startedAt) / 1000;
   const perSecond = options.events / seconds;
@@ -569,6 +531,21 @@ async function main(): Promise<number> {
     await waitForDeliveries(listener, events, options.stallSeconds, queues);
     const stats = await listener.stats(true);
     paced = { perSecond: rate, events, latency: percentiles(stats.latencies ?? []) };
+  }
+
+  // Sparse traffic: one event at a time, each delivered before the next is put, so every receive
+  // and every invocation carries one message — the expensive end of the cost range.
+  let sparse: Report['sparse'];
+  if (options.sparseEvents > 0) {
+    console.log(`sparse: ${options.sparseEvents} events, one at a time …`);
+    listener.reset();
+    aws.reset();
+    for (let i = 1; i <= options.sparseEvents; i++) {
+      await producer.putNext(1);
+      await waitForDeliveries(listener, i, options.stallSeconds, queues, SPARSE_POLL_MS);
+    }
+    const stats = await listener.stats(true);
+    sparse = { tally: aws.snapshot(), events: options.sparseEvents, latency: percentiles(stats.latencies ?? []) };
   }
 
   const peaks = {
@@ -588,8 +565,8 @@ async function main(): Promise<number> {
     paced,
     checks: final,
     received: saturated.received,
-    dynamo,
-    http: httpCalls,
+    busy,
+    sparse,
     before,
     after,
     peaks,
@@ -637,8 +614,8 @@ interface Report {
   readonly paced?: { perSecond: number; latency: Percentiles; events: number };
   readonly checks: ListenerStats;
   readonly received: number;
-  readonly dynamo: Map<string, { count: number; ms: number }>;
-  readonly http: Map<string, number>;
+  readonly busy: CostTally;
+  readonly sparse?: { tally: CostTally; events: number; latency: Percentiles };
   readonly before: CpuSnapshot;
   readonly after: CpuSnapshot;
   readonly peaks: { bench?: number; java?: number; listener?: number };
@@ -650,8 +627,7 @@ function report(r: Report): void {
   const n = r.options.events;
   const cpus = os.cpus();
   const perEvent = (count: number) => fmt(count / n, 3);
-  const dynamoTotal = [...r.dynamo.values()].reduce((sum, { count }) => sum + count, 0);
-  const routerReads = [...r.dynamo].filter(([label]) => ROUTER_READS.has(label)).reduce((sum, [, { count }]) => sum + count, 0);
+  const routerReads = [...r.busy.calls].filter(([label]) => ROUTER_READS.has(label)).reduce((sum, [, count]) => sum + count, 0);
   const selfCpu = (r.after.self.user - r.before.self.user + r.after.self.system - r.before.self.system) / 1e6;
   const javaCpu = r.after.java !== undefined && r.before.java !== undefined ? r.after.java - r.before.java : undefined;
   const listenerCpu = r.after.listener - r.before.listener;
@@ -661,19 +637,10 @@ function report(r: Report): void {
   const perDelivery = (cpuSeconds: number) => `${fmt((cpuSeconds / n) * 1e6)} µs/delivery (${fmt((cpuSeconds / r.seconds) * 100)}% of a core)`;
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value)} MiB`);
 
-  console.log('\nDynamoDB calls during the saturated run (operation, item kinds):');
-  console.log(
-    table(
-      [...r.dynamo]
-        .sort(([, a], [, b]) => b.count - a.count)
-        .map(([label, { count, ms: total }]) => [label, `${fmt(count)} (${perEvent(count)}/event, mean ${fmt(total / count, 1)} ms)`] as [string, string]),
-    ),
-  );
+  console.log('\nAWS calls during the saturated run (DynamoDB: operation and item kinds; SQS: also the queue type):');
+  console.log(table([...r.busy.calls].sort(([, a], [, b]) => b - a).map(([label, count]) => [label, `${fmt(count)} (${perEvent(count)}/event)`] as [string, string])));
 
-  console.log('\nHTTP requests from the runtime process during the saturated run (ListQueues / GetQueueAttributes are the progress lines):');
-  console.log(table([...r.http].sort(([, a], [, b]) => b - a).map(([label, count]) => [label, `${fmt(count)} (${perEvent(count)}/event)`] as [string, string])));
-
-  console.log(`\nReal-time benchmark: ${fmt(n)} events → ${fmt(r.received)} deliveries, ${ACCOUNTS} accounts × ${EVENT_NAMES.length} webhooks, SIGNATURE auth`);
+  console.log(`\nReal-time benchmark: ${fmt(n)} events of ${fmt(r.options.eventBytes)} bytes (as delivered) → ${fmt(r.received)} deliveries, ${ACCOUNTS} accounts × ${EVENT_NAMES.length} webhooks, SIGNATURE auth`);
   console.log(
     `machine: ${cpus.length} cores (${cpus[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${fmt(r.loadAtStart, 2)} at start`,
   );
@@ -689,8 +656,9 @@ function report(r: Report): void {
     ...(r.paced
       ? ([[`latency at ${fmt(r.paced.perSecond)} events/s (paced)`, `${ms(r.paced.latency)} over ${fmt(r.paced.events)} events`]] as [string, string][])
       : []),
+    ...(r.sparse ? ([['latency, sparse (one event at a time)', `${ms(r.sparse.latency)} over ${fmt(r.sparse.events)} events`]] as [string, string][]) : []),
     ['router DynamoDB reads per event', `${fmt(routerReads / n, 4)} (${fmt(routerReads)} Query/GetItem in total)`],
-    ['DynamoDB calls per delivery', `${fmt(dynamoTotal / n, 2)} (all handlers)`],
+    ['DynamoDB calls per delivery', `${fmt(r.busy.dynamoDbCalls / n, 2)} (all handlers)`],
     ['peak RSS, runtime process (node)', `${mib(r.peaks.bench)} (VmHWM; sampled ${mib(r.rssSampledMiB)})`],
     ['peak RSS, DynamoDB Local (java)', r.javaFound ? mib(r.peaks.java) : 'n/a (its process was not found)'],
     ['peak RSS, listener', mib(r.peaks.listener)],
@@ -705,6 +673,37 @@ function report(r: Report): void {
     ],
   ];
   console.log(table(rows));
+  console.log(costTable(r));
+}
+
+/** Units and requests per event, and what they cost on AWS, busy (the saturated run) and sparse. */
+function costTable(r: Report): string {
+  const columns: [string, CostTally, number][] = [['busy', r.busy, r.options.events]];
+  if (r.sparse) columns.push(['sparse', r.sparse.tally, r.sparse.events]);
+  const row = (name: string, value: (tally: CostTally, events: number) => string): [string, string] => [
+    name,
+    columns.map(([column, tally, events]) => `${column} ${value(tally, events)}`).join(' · '),
+  ];
+  const per = (digits: number, count: (tally: CostTally) => number) => (tally: CostTally, events: number) => fmt(count(tally) / events, digits);
+  const dollars = (part: keyof ReturnType<typeof costPerMillion>) => (tally: CostTally, events: number) => `$${fmt(costPerMillion(tally, events)[part], 2)}`;
+  const p = UNIT_PRICES;
+  return [
+    `\nPer delivered event, and $ per 1M events at us-east-1 on-demand prices (per million: write unit $${p.dynamoDbWriteUnit}, read unit $${p.dynamoDbReadUnit},`,
+    `SQS request $${p.sqsStandardRequest} standard / $${p.sqsFifoRequest} FIFO, EventBridge event $${p.eventBridgeEvent}, Lambda request $${p.lambdaInvocation}; Lambda duration and empty receives not included):`,
+    table([
+      row('DynamoDB calls', per(2, (t) => t.dynamoDbCalls)),
+      row('DynamoDB write units', per(2, (t) => t.writeUnits)),
+      row('DynamoDB read units', per(2, (t) => t.readUnits)),
+      row('SQS requests, standard + FIFO', (t, e) => `${fmt(t.sqsStandardRequests / e, 2)} + ${fmt(t.sqsFifoRequests / e, 2)}`),
+      row('EventBridge events', per(2, (t) => t.eventBridgeEvents)),
+      row('Lambda invocations', per(2, (t) => t.invocations)),
+      row('$ DynamoDB', dollars('dynamoDb')),
+      row('$ SQS', dollars('sqs')),
+      row('$ EventBridge', dollars('eventBridge')),
+      row('$ Lambda requests', dollars('lambda')),
+      row('$ per 1M events', dollars('total')),
+    ]),
+  ].join('\n');
 }
 
 /** Whatever happens, the script ends by itself: a run over this limit, or a hung stop, exits non-zero. */

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { CATALOGUE, findEvent } from '../shared/catalogue';
 import { EVENT_SOURCE } from '../shared/wiring';
+import { DEFAULTS } from '../shared/config';
 
 /**
  * `npm run emit -- <EVENT_NAME> --account <id> [--data '{...}'] [--count N]`: a producer, as the
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     region: process.env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
   });
-  const bus = process.env.EVENT_BUS_NAME ?? 'lms-webhooks';
+  const bus = process.env.EVENT_BUS_NAME ?? DEFAULTS.eventBusName;
   let sent = 0;
   let failed = 0;
   for (let start = 0; start < count; start += 10) {

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseScheduleExpression } from './schedule';
 
 /**
  * The service's settings, read from the environment once per container and validated; the CDK
@@ -6,27 +7,70 @@ import * as z from 'zod';
  */
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const seconds = z.coerce.number().int().positive();
+const DAY_SECONDS = 86_400;
+
+/**
+ * Defaults of the settings that the functions' environment, CDK context and the local runtime all
+ * take: each is written here once.
+ */
+export const DEFAULTS = {
+  eventBusName: 'lms-webhooks',
+  accountClaim: 'accountId',
+  batchSchedule: 'rate(15 minutes)',
+  maxWebhooksPerAccount: 5,
+  batchMaxEvents: 100,
+  retryWindowDays: 7,
+  deliveryLogTtlDays: 30,
+  deliveryMaxConcurrency: 50,
+  requireScopes: true,
+  apiReservedConcurrency: 20,
+  routerReservedConcurrency: 10,
+} as const;
+
+/** Rules shared the same way: the settings below, CDK context and the local runtime's options use these. */
+export const SHARED_RULES = {
+  eventBusName: z
+    .string()
+    .regex(/^[\w.-]{1,256}$/, 'letters, digits, ".", "-" or "_" (at most 256)')
+    .refine((name) => name !== 'default', 'producers must name a dedicated bus, not "default"')
+    .default(DEFAULTS.eventBusName),
+  accountClaim: z.string().min(1).default(DEFAULTS.accountClaim),
+  /** AWS takes rates in minutes and up; the local runtime also in seconds. One parser decides for both. */
+  batchSchedule: (where: { allowSeconds: boolean }) =>
+    z
+      .string()
+      .superRefine((expression, ctx) => {
+        try {
+          parseScheduleExpression(expression, where);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .default(DEFAULTS.batchSchedule),
+};
 
 const SettingsSchema = z.object({
   TABLE_NAME: z.string().min(1),
-  EVENT_BUS_NAME: z.string().min(1).default('lms-webhooks'),
+  EVENT_BUS_NAME: SHARED_RULES.eventBusName,
   DELIVERY_QUEUE_URL: z.string().min(1).optional(),
   DELIVERY_DLQ_URL: z.string().min(1).optional(),
+  /** The KMS key that seals webhook credentials (api and delivery functions). */
+  CREDENTIALS_KEY_ID: z.string().min(1).optional(),
   /** The JWT claim that carries the caller's account id. */
-  ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
-  MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(5),
+  ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
+  MAX_WEBHOOKS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100).default(DEFAULTS.maxWebhooksPerAccount),
   ALLOW_PRIVATE_TARGETS: flag.default(false),
-  BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1000).default(100),
-  BATCH_SCHEDULE: z.string().min(1).default('rate(15 minutes)'),
+  BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(1000).default(DEFAULTS.batchMaxEvents),
+  BATCH_SCHEDULE: SHARED_RULES.batchSchedule({ allowSeconds: true }),
   /** Back-off between attempts; the last value repeats until the window closes (ALM's schedule). */
   RETRY_DELAYS_SECONDS: z
     .string()
     .regex(/^\d+(,\d+)*$/, 'a comma-separated list of whole seconds')
     .default('5,10,20,40,80,160,300')
     .transform((v) => v.split(',').map(Number)),
-  RETRY_WINDOW_SECONDS: seconds.default(7 * 24 * 3600),
-  DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-  SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(24 * 3600),
+  RETRY_WINDOW_SECONDS: seconds.default(DEFAULTS.retryWindowDays * DAY_SECONDS),
+  DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULTS.deliveryLogTtlDays),
+  SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(DAY_SECONDS),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -27,6 +27,10 @@ export class UnauthorizedError extends DomainError {
   readonly status = 401;
   readonly title = 'Unauthorized';
 }
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+}
 export class NotFoundError extends DomainError {
   readonly status = 404;
   readonly title = 'Not found';

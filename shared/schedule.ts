@@ -8,12 +8,21 @@ export interface CronFields {
   readonly minutes: readonly number[];
   readonly hours: readonly number[];
   /** `undefined` when the field is `?` (the day is chosen by the other day field). */
-  readonly daysOfMonth: readonly number[] | undefined;
+  readonly daysOfMonth: DayOfMonthRule | undefined;
   readonly months: readonly number[];
-  /** 1 = Sunday … 7 = Saturday, as in AWS cron; `undefined` when the field is `?`. */
-  readonly daysOfWeek: readonly number[] | undefined;
+  /** `undefined` when the field is `?`. */
+  readonly daysOfWeek: DayOfWeekRule | undefined;
   readonly years: readonly number[];
 }
+
+/** Listed days, the last day of the month (`L`), or the weekday nearest a day (`15W`). */
+export type DayOfMonthRule = { readonly days: readonly number[] } | { readonly last: true } | { readonly nearestWeekdayTo: number };
+
+/**
+ * Listed days (1 = Sunday … 7 = Saturday, as in AWS cron; `L` alone is Saturday), the last given
+ * weekday of the month (`6L`, the last Friday), or the nth one (`6#3`, the third Friday).
+ */
+export type DayOfWeekRule = { readonly days: readonly number[] } | { readonly lastOfMonth: number } | { readonly weekday: number; readonly nth: number };
 
 export type ParsedSchedule = { kind: 'rate'; everyMs: number } | { kind: 'cron'; fields: CronFields };
 
@@ -84,11 +93,27 @@ function parseCron(body: string, expr: string): CronFields {
   return {
     minutes: field(minutes, MINUTES),
     hours: field(hours, HOURS),
-    daysOfMonth: dom === '?' ? undefined : field(dom, DAYS_OF_MONTH),
+    daysOfMonth: dom === '?' ? undefined : dayOfMonthRule(dom, field),
     months: field(month, MONTHS),
-    daysOfWeek: dow === '?' ? undefined : field(dow, DAYS_OF_WEEK),
+    daysOfWeek: dow === '?' ? undefined : dayOfWeekRule(dow.toUpperCase(), field),
     years: field(year, YEARS),
   };
+}
+
+function dayOfMonthRule(text: string, field: (text: string, spec: FieldSpec) => number[]): DayOfMonthRule {
+  if (text === 'L') return { last: true };
+  const nearest = /^(\d+)W$/.exec(text);
+  if (nearest) return { nearestWeekdayTo: field(nearest[1]!, DAYS_OF_MONTH)[0]! };
+  return { days: field(text, DAYS_OF_MONTH) };
+}
+
+function dayOfWeekRule(text: string, field: (text: string, spec: FieldSpec) => number[]): DayOfWeekRule {
+  if (text === 'L') return { days: [DAYS_OF_WEEK.max] };
+  const last = /^(\w+)L$/.exec(text);
+  if (last) return { lastOfMonth: field(last[1]!, DAYS_OF_WEEK)[0]! };
+  const nth = /^(\w+)#([1-5])$/.exec(text);
+  if (nth) return { weekday: field(nth[1]!, DAYS_OF_WEEK)[0]!, nth: Number(nth[2]) };
+  return { days: field(text, DAYS_OF_WEEK) };
 }
 
 /** One cron field: `*`, a value, a range `a-b`, a step `*\/n`, `a/n` or `a-b/n`, or a comma list of these. */
@@ -122,7 +147,7 @@ function parseField(text: string, spec: FieldSpec, expr: string): number[] {
 function value(text: string, spec: FieldSpec, fail: (reason: string) => never): number {
   const named = spec.names?.indexOf(text.toUpperCase()) ?? -1;
   if (named >= 0) return named + spec.min;
-  if (/^[LW#]|[LW#]$|#/.test(text)) fail('uses L, W or #, which this parser does not support');
+  if (/[LW#]/i.test(text)) fail('uses L, W or # in a list, range or step, or outside the day fields');
   if (!/^\d+$/.test(text)) fail('is not a number, range, list or step');
   const n = Number(text);
   if (n < spec.min || n > spec.max) fail(`is outside ${spec.min}-${spec.max}`);
@@ -157,7 +182,29 @@ export function nextFireTime(parsed: ParsedSchedule, after: Date): Date {
 function dayMatches(fields: CronFields, day: Date): boolean {
   if (!fields.years.includes(day.getUTCFullYear())) return false;
   if (!fields.months.includes(day.getUTCMonth() + 1)) return false;
-  if (fields.daysOfMonth && !fields.daysOfMonth.includes(day.getUTCDate())) return false;
-  if (fields.daysOfWeek && !fields.daysOfWeek.includes(day.getUTCDay() + 1)) return false;
+  if (fields.daysOfMonth && !dayOfMonthMatches(fields.daysOfMonth, day)) return false;
+  if (fields.daysOfWeek && !dayOfWeekMatches(fields.daysOfWeek, day)) return false;
   return true;
+}
+
+const daysInMonth = (day: Date) => new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + 1, 0)).getUTCDate();
+
+function dayOfMonthMatches(rule: DayOfMonthRule, day: Date): boolean {
+  const date = day.getUTCDate();
+  if ('days' in rule) return rule.days.includes(date);
+  const lastDate = daysInMonth(day);
+  if ('last' in rule) return date === lastDate;
+  // The weekday nearest the given day, without leaving the month (as Quartz and EventBridge do).
+  const target = rule.nearestWeekdayTo;
+  if (target > lastDate) return false;
+  const weekday = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), target)).getUTCDay();
+  const shift = weekday === 6 ? (target === 1 ? 2 : -1) : weekday === 0 ? (target === lastDate ? -2 : 1) : 0;
+  return date === target + shift;
+}
+
+function dayOfWeekMatches(rule: DayOfWeekRule, day: Date): boolean {
+  const weekday = day.getUTCDay() + 1;
+  if ('days' in rule) return rule.days.includes(weekday);
+  if ('lastOfMonth' in rule) return weekday === rule.lastOfMonth && day.getUTCDate() + 7 > daysInMonth(day);
+  return weekday === rule.weekday && Math.ceil(day.getUTCDate() / 7) === rule.nth;
 }

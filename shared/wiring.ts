@@ -54,11 +54,20 @@ export const AGGREGATOR_FUNCTION = { timeoutSeconds: 300, memoryMb: 512 } as con
  * bus; a rule with this pattern sends it to the aggregator, next to the schedule. Its own Source
  * keeps it apart from the notices that outside consumers subscribe to.
  */
-export const INTERNAL_SOURCE = 'lms.webhooks.internal';
+export const INTERNAL_SOURCE = `${NOTICE_SOURCE}.internal`;
+/** Every Source the service puts on its bus starts so; the bus refuses them from anyone else. */
+export const SERVICE_SOURCES_PATTERN = `${NOTICE_SOURCE}*`;
 export const BATCH_CONTINUATION = 'BATCH_FLUSH_CONTINUATION';
 export const BATCH_CONTINUATION_EVENT_PATTERN = { source: [INTERNAL_SOURCE], 'detail-type': [BATCH_CONTINUATION] } as const;
 
 export const API_FUNCTION = { timeoutSeconds: 15, memoryMb: 512 } as const;
+
+/**
+ * `POST /webhooks/{id}/test` waits for the listener inside an API request, so its limits are
+ * tighter than a delivery's (10 s + 5 s): together with the table writes around it, the request
+ * ends well inside the API function's timeout with the listener's outcome, not a gateway error.
+ */
+export const TEST_REQUEST_TIMEOUTS = { connectTimeoutMs: 4_000, responseTimeoutMs: 5_000 } as const;
 
 /** CloudWatch metrics (Powertools EMF) that the alarms watch. */
 export const METRICS = {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
+import { credentialsCipher } from '../../shared/adapters/credentials-cipher';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { handleApiRequest, problemResponse, type ApiDependencies } from '../../shared/api/app';
 import { ROUTES, type OperationId } from '../../shared/api/routes';
@@ -46,6 +47,7 @@ function apiDependencies(): ApiDependencies {
         maxWebhooksPerAccount: config.MAX_WEBHOOKS_PER_ACCOUNT,
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
         rotationOverlapSeconds: config.SECRET_ROTATION_OVERLAP_SECONDS,
+        cipher: credentialsCipher(),
       }),
       deliveries: new DeliveryService({
         repository: deliveryRepository,

@@ -1,5 +1,6 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { credentialsCipher } from '../../shared/adapters/credentials-cipher';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { eventBridge } from '../../shared/adapters/eventbridge';
 import { sqs } from '../../shared/adapters/sqs';
@@ -13,6 +14,7 @@ import { heldBehindGroupHead } from '../../shared/delivery/fifo-hold';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
+import { openCredentials } from '../../shared/webhooks/credentials';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { DELIVERY_QUEUE, METRICS } from '../../shared/wiring';
 
@@ -31,8 +33,11 @@ function build(): Container {
   const worker = new DeliveryWorker({
     deliveries: new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
     // Read fresh for every delivery (one strongly consistent read): a webhook switched off a moment
-    // ago must not get another request.
-    findWebhook: (accountId, webhookId) => webhooks.get(accountId, webhookId),
+    // ago must not get another request. Its secrets open with the container's cached data key.
+    findWebhook: async (accountId, webhookId) => {
+      const webhook = await webhooks.get(accountId, webhookId);
+      return webhook && openCredentials(credentialsCipher(), webhook);
+    },
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();

@@ -13,8 +13,8 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../shared/config';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
 import { API_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
@@ -24,8 +24,16 @@ export interface ApiProps extends ServiceContext {
   readonly jwtIssuer: string;
   /** Accepted `aud` values. */
   readonly jwtAudience: string[];
-  /** Where redeliveries are queued. */
-  readonly deliveryQueue: IQueue;
+  /**
+   * Whether each route requires its OAuth scope (shared/api/routes.ts) in the token's `scope` claim.
+   * @default true
+   */
+  readonly requireScopes?: boolean;
+  /**
+   * Concurrency reserved for the API function, so a delivery storm cannot take all of the account's.
+   * @default 20
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Browser origins allowed to call the API.
    * @default - CORS off (no preflight answers, no CORS headers)
@@ -53,8 +61,12 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const fn = new ServiceFunction(this, 'Handler', { name: 'api', sizing: API_FUNCTION, context: props }).function;
-    props.deliveryQueue.grantSendMessages(fn);
+    const fn = new ServiceFunction(this, 'Handler', {
+      name: 'api',
+      sizing: API_FUNCTION,
+      context: props,
+      reservedConcurrency: props.reservedConcurrency ?? DEFAULTS.apiReservedConcurrency,
+    }).function;
     this.function = fn;
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -84,6 +96,7 @@ export class Api extends Construct {
     const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
     const integration = new HttpLambdaIntegration('Lambda', fn);
     const routes: readonly RouteDefinition[] = ROUTES;
+    const requireScopes = props.requireScopes ?? DEFAULTS.requireScopes;
     for (const route of routes) {
       const isPublic = route.public === true;
       const httpRoute = new HttpRoute(this, route.operationId, {
@@ -91,6 +104,7 @@ export class Api extends Construct {
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration,
         authorizer: isPublic ? undefined : authorizer,
+        authorizationScopes: route.scope && requireScopes ? [route.scope] : undefined,
       });
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({

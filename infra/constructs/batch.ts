@@ -1,16 +1,13 @@
 import { EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 export interface BatchProps extends ServiceContext {
-  /** An EventBridge schedule expression, already checked (see `isAwsScheduleExpression`). */
+  /** An EventBridge schedule expression, already checked by the deployment context's schedule rule. */
   readonly schedule: string;
-  /** Where the aggregator queues the batched deliveries. */
-  readonly deliveryQueue: IQueue;
   /** The service bus: a run that cannot finish in time puts a continuation event on it. */
   readonly bus: IEventBus;
 }
@@ -33,8 +30,6 @@ export class Batch extends Construct {
       eventPattern: BATCH_CONTINUATION_EVENT_PATTERN as unknown as EventPattern,
       targets: [new LambdaFunction(fn)],
     });
-    props.deliveryQueue.grantSendMessages(fn);
-    props.bus.grantPutEventsTo(fn);
     this.function = fn;
   }
 }

@@ -1,9 +1,9 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../shared/config';
 import { DELIVERY_FUNCTION, DELIVERY_QUEUE } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
@@ -58,11 +58,9 @@ export class DeliveryQueues extends Construct {
 
 export interface DeliveryProps extends ServiceContext {
   readonly queues: DeliveryQueues;
-  /** Where the handler puts WEBHOOK_DISABLED notices. */
-  readonly bus: IEventBus;
   /**
    * Upper bound on concurrent delivery Lambdas, which bounds the requests in flight to listeners.
-   * @default 50
+   * @default DEFAULTS.deliveryMaxConcurrency (50)
    */
   readonly maxConcurrency?: number;
 }
@@ -73,7 +71,7 @@ export class Delivery extends Construct {
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
-    const { queue, deadLetterQueue } = props.queues;
+    const { queue } = props.queues;
     const fn = new ServiceFunction(this, 'Handler', { name: 'delivery', sizing: DELIVERY_FUNCTION, context: props }).function;
 
     fn.addEventSource(
@@ -81,13 +79,9 @@ export class Delivery extends Construct {
         // FIFO event sources take at most 10 messages and no batching window.
         batchSize: DELIVERY_QUEUE.batchSize,
         reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 50,
+        maxConcurrency: props.maxConcurrency ?? DEFAULTS.deliveryMaxConcurrency,
       }),
     );
-    // Back-off between attempts is ChangeMessageVisibility on the message being retried.
-    queue.grant(fn, 'sqs:ChangeMessageVisibility');
-    deadLetterQueue.grantSendMessages(fn);
-    props.bus.grantPutEventsTo(fn);
     this.function = fn;
   }
 }

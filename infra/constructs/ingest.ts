@@ -1,18 +1,29 @@
 import { Duration } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { AccountPrincipal, AnyPrincipal, Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import { DEFAULTS } from '../../shared/config';
+import { EVENT_SOURCE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION, SERVICE_SOURCES_PATTERN } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 export interface IngestProps extends ServiceContext {
   /** The bus producers name in PutEvents; a contract value, so the one fixed physical name here. */
   readonly eventBusName: string;
-  /** Where the router queues real-time deliveries. */
-  readonly deliveryQueue: IQueue;
+  /**
+   * Concurrency reserved for the router, which is also its event source's ceiling (so SQS is not
+   * throttled into the dead-letter queue): a delivery storm cannot stop events coming in.
+   * @default 10
+   */
+  readonly routerConcurrency?: number;
+  /**
+   * Other AWS accounts whose producers may put events on the bus, with Source `lms` only.
+   * @default - producers of this account only
+   */
+  readonly producerAccounts?: readonly string[];
 }
 
 /**
@@ -29,6 +40,17 @@ export class Ingest extends Construct {
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { eventBusName: props.eventBusName });
+    for (const account of props.producerAccounts ?? []) {
+      this.bus.addToResourcePolicy(
+        new PolicyStatement({
+          sid: `Producer${account}`,
+          principals: [new AccountPrincipal(account)],
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+        }),
+      );
+    }
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.seconds(INGEST_QUEUE.dlqRetentionSeconds),
@@ -51,11 +73,32 @@ export class Ingest extends Construct {
       targets: [new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue })],
     });
 
-    const fn = new ServiceFunction(this, 'Router', { name: 'router', sizing: ROUTER_FUNCTION, context: props }).function;
+    const concurrency = props.routerConcurrency ?? DEFAULTS.routerReservedConcurrency;
+    const fn = new ServiceFunction(this, 'Router', { name: 'router', sizing: ROUTER_FUNCTION, context: props, reservedConcurrency: concurrency }).function;
     fn.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: INGEST_QUEUE.batchSize, reportBatchItemFailures: true }),
+      new SqsEventSource(this.queue, { batchSize: INGEST_QUEUE.batchSize, reportBatchItemFailures: true, maxConcurrency: concurrency }),
     );
-    props.deliveryQueue.grantSendMessages(fn);
     this.function = fn;
+  }
+
+  /**
+   * Denies PutEvents with the service's own Sources (`lms.webhooks*`) to everyone but `roles`, whatever their
+   * own policies or the bus's other statements allow: a producer cannot forge the service's
+   * notices (WEBHOOK_DISABLED) or its batch continuations.
+   */
+  reserveServiceSources(roles: readonly IRole[]): void {
+    this.bus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyTheServicePutsItsOwnSources',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.bus.eventBusArn],
+        conditions: {
+          StringLike: { 'events:source': SERVICE_SOURCES_PATTERN },
+          ArnNotEquals: { 'aws:PrincipalArn': roles.map((role) => role.roleArn) },
+        },
+      }),
+    );
   }
 }

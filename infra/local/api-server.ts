@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { problemResponse } from '../../shared/api/app';
-import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
-import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthorizedError } from '../../shared/errors';
+import { missingScope, ROUTES, type RouteDefinition } from '../../shared/api/routes';
+import { ForbiddenError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthorizedError } from '../../shared/errors';
 import { API_FUNCTION } from '../../shared/wiring';
 import type { LocalTokens } from './auth';
 import { lambdaContext } from './lambda-context';
@@ -37,6 +37,8 @@ export interface ApiServerOptions {
   readonly port: number;
   readonly handler: ApiHandler;
   readonly tokens: LocalTokens;
+  /** Whether each route's scope is required, as the CDK stack's `requireScopes` does for the authorizer. */
+  readonly requireScopes: boolean;
 }
 
 export class LocalApiServer {
@@ -74,6 +76,12 @@ export class LocalApiServer {
     if (!match.route.public) {
       claims = await this.options.tokens.verify(req.headers.authorization);
       if (!claims) throw new UnauthorizedError('A valid bearer token is required.');
+      const missing = this.options.requireScopes ? missingScope(match.route, claims.scope) : undefined;
+      if (missing) {
+        throw new ForbiddenError(`This token lacks the ${missing} scope that ${match.route.method} ${match.route.path} needs; ask for a token with it.`, [
+          { field: 'scope', message: `${missing} required` },
+        ]);
+      }
     }
     const event = gatewayEvent(req, url, match, body, claims);
     const result = await this.options.handler(event, lambdaContext('api', API_FUNCTION.timeoutSeconds));
@@ -154,7 +162,7 @@ function gatewayEvent(
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
-      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: claims ?? {}, scopes: [] } },
+      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: claims ?? {}, scopes: claims?.scope?.split(' ').filter(Boolean) ?? [] } },
     },
   };
 }

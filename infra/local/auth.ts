@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
+import { ALL_SCOPES, type Scope } from '../../shared/api/routes';
+import { createKeyFile, readKeyFile } from './key-file';
 
 /**
  * The local runtime's stand-in for API Gateway's JWT authorizer: HS256 tokens signed with a key
@@ -22,12 +23,19 @@ export class LocalTokens {
   static async open(dataDir: string, accountClaim: string): Promise<LocalTokens> {
     await mkdir(dataDir, { recursive: true });
     const path = join(dataDir, KEY_FILE);
-    const key = (await readKey(path)) ?? (await createKey(path));
+    const key = (await readKeyFile(path)) ?? (await createKeyFile(path, MIN_KEY_BYTES));
+    if (key.length < MIN_KEY_BYTES) {
+      throw new Error(
+        `The local JWT signing key ${path} is ${key.length === 0 ? 'empty' : `only ${key.length} bytes long`}; it needs at least ${MIN_KEY_BYTES} ` +
+          '(base64url). Delete the file and start again to have a new key made (tokens signed with the old one stop working).',
+      );
+    }
     return new LocalTokens(new Uint8Array(key), accountClaim);
   }
 
-  async issue(accountId: number, ttlSeconds = 12 * 3600): Promise<string> {
-    return new SignJWT({ [this.accountClaim]: accountId })
+  /** A token for the account with `scopes` (all of them unless narrowed) in the OAuth `scope` claim. */
+  async issue(accountId: number, { scopes = ALL_SCOPES, ttlSeconds = 12 * 3600 }: { scopes?: readonly Scope[]; ttlSeconds?: number } = {}): Promise<string> {
+    return new SignJWT({ [this.accountClaim]: accountId, scope: scopes.join(' ') })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(LOCAL_ISSUER)
       .setAudience(LOCAL_AUDIENCE)
@@ -50,46 +58,3 @@ export class LocalTokens {
   }
 }
 
-async function readKey(path: string): Promise<Buffer | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  const key = Buffer.from(text.trim(), 'base64url');
-  if (key.length < MIN_KEY_BYTES) {
-    throw new Error(
-      `The local JWT signing key ${path} is ${key.length === 0 ? 'empty' : `only ${key.length} bytes long`}; it needs at least ${MIN_KEY_BYTES} ` +
-        '(base64url). Delete the file and start again to have a new key made (tokens signed with the old one stop working).',
-    );
-  }
-  return key;
-}
-
-/**
- * Writes a new key to a temporary file, flushes it, then links it into place: the key file
- * appears whole or not at all. A link, unlike a rename, never replaces a key that another
- * process (`npm run token`, a runtime) made meanwhile; that one is used instead.
- */
-async function createKey(path: string): Promise<Buffer> {
-  const key = randomBytes(MIN_KEY_BYTES);
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(key.toString('base64url'));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temporary, path);
-    return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return (await readKey(path))!;
-  } finally {
-    await rm(temporary, { force: true });
-  }
-}

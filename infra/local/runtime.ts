@@ -8,10 +8,12 @@ import { handler as aggregatorHandler } from '../../functions/aggregator/handler
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
+import { useDataKeys } from '../../shared/adapters/credentials-cipher';
 import { PendingStore } from '../../shared/batch/pending-store';
-import { ConfigError, describeIssues, resetSettings } from '../../shared/config';
+import { ConfigError, DEFAULTS, describeIssues, resetSettings, SHARED_RULES } from '../../shared/config';
 import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { LocalTokens } from './auth';
+import { LocalDataKeys } from './data-keys';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { asyncInvoker } from './async-invoker';
@@ -34,15 +36,13 @@ export const LocalEnvSchema = z.object({
   EVENTS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('.data'),
-  EVENT_BUS_NAME: z
-    .string()
-    .min(1)
-    .default('lms-webhooks')
-    .refine((name) => name !== 'default', 'the default bus is not accepted; name the service bus'),
-  BATCH_SCHEDULE: z.string().min(1).default('rate(15 minutes)'),
+  EVENT_BUS_NAME: SHARED_RULES.eventBusName,
+  BATCH_SCHEDULE: SHARED_RULES.batchSchedule({ allowSeconds: true }),
   ALLOW_PRIVATE_TARGETS: flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
-  ACCOUNT_CLAIM: z.string().min(1).default('accountId'),
+  ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
+  /** Whether tokens need each route's scope (the CDK context key `requireScopes` in AWS). */
+  REQUIRE_SCOPES: flag.default(DEFAULTS.requireScopes),
   /** Consumers of the delivery queue at once (Lambda: one per active message group, up to the cap). */
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /**
@@ -117,6 +117,8 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
       ACCOUNT_CLAIM: env.ACCOUNT_CLAIM,
     });
     resetSettings();
+    // Webhook secrets are sealed under a key in DATA_DIR where AWS uses KMS.
+    useDataKeys(await LocalDataKeys.open(dataDir));
 
     const dynamo = new DynamoDBClient({ endpoint });
     await ensureTable(dynamo, env.TABLE_NAME);
@@ -195,7 +197,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
     stops.push(() => batchSchedule.stop());
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
-    const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens });
+    const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens, requireScopes: env.REQUIRE_SCOPES });
     const apiUrl = await api.start();
     stops.push(() => api.stop());
 

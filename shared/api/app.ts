@@ -8,7 +8,7 @@ import type { WebhookService } from '../webhooks/service';
 import type { DeliveryService } from '../deliveries/service';
 import { openApiDocument } from './openapi';
 import { problemFor, PROBLEM_CONTENT_TYPE } from './problem';
-import { DeliveryListQuerySchema, jsonBody, ListQuerySchema, queryParameters, type ApiRequest, type ApiResponse } from './request';
+import { AttemptsQuerySchema, DeliveryListQuerySchema, jsonBody, ListQuerySchema, queryParameters, type ApiRequest, type ApiResponse } from './request';
 import type { OperationId } from './routes';
 
 /** What the API core needs; built once per container by the handler (or by a test). */
@@ -76,17 +76,12 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
   },
 
   rotateSignature: async ({ request, deps, accountId }) => {
-    const { webhook, signingSecret } = await deps.webhooks.rotateSigningSecret(accountId, webhookId(request));
-    const previous = webhook.credentials.signingSecrets?.[1];
-    return json(
-      200,
-      { signingSecret, ...(previous?.expiresAt && { previousSecretExpiresAt: previous.expiresAt }) },
-      { 'cache-control': 'no-store', ...etag(webhook) },
-    );
+    const { webhook, signingSecret, previousSecretExpiresAt } = await deps.webhooks.rotateSigningSecret(accountId, webhookId(request));
+    return json(200, { signingSecret, ...(previousSecretExpiresAt && { previousSecretExpiresAt }) }, { 'cache-control': 'no-store', ...etag(webhook) });
   },
 
   testWebhook: async ({ request, deps, accountId }) => {
-    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    const webhook = await deps.webhooks.getWithCredentials(accountId, webhookId(request));
     return json(200, await deps.deliveries.test(webhook));
   },
 
@@ -97,8 +92,9 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
   },
 
   getDelivery: async ({ request, deps, accountId }) => {
+    const page = queryParameters(request, AttemptsQuerySchema);
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
-    return json(200, await deps.deliveries.get(webhook, request.pathParameters.deliveryId ?? ''));
+    return json(200, await deps.deliveries.get(webhook, request.pathParameters.deliveryId ?? '', page));
   },
 
   redeliver: async ({ request, deps, accountId }) => {

@@ -2,9 +2,9 @@ import * as z from 'zod';
 import { CatalogueViewSchema } from '../catalogue';
 import { CreateWebhookSchema, UpdateWebhookSchema, WebhookViewSchema } from '../webhooks/model';
 import { ProblemSchema } from './problem';
-import { DeliveryListQuerySchema, ListQuerySchema } from './request';
+import { AttemptsQuerySchema, DeliveryListQuerySchema, ListQuerySchema } from './request';
 import { DeliveryDetailViewSchema, DeliveryViewSchema } from '../deliveries/model';
-import { ROUTES, type OperationId, type RouteDefinition } from './routes';
+import { ROUTES, SCOPES, type OperationId, type RouteDefinition } from './routes';
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests, so the
@@ -65,7 +65,7 @@ const SPECS: Record<OperationId, OperationSpec> = {
     },
   },
   listDeliveries: { query: DeliveryListQuerySchema, responses: { 200: { description: 'The delivery log, newest first', schema: pageOf(DeliveryViewSchema) } } },
-  getDelivery: { responses: { 200: { description: 'One delivery with its attempts', schema: DeliveryDetailViewSchema } } },
+  getDelivery: { query: AttemptsQuerySchema, responses: { 200: { description: 'One delivery with its attempts', schema: DeliveryDetailViewSchema } } },
   redeliver: {
     responses: {
       202: { description: 'Queued again, at the back of the webhook’s queue', schema: DeliveryViewSchema },
@@ -99,12 +99,13 @@ function build(): unknown {
         ...(response.schema && { content: { [response.contentType ?? 'application/json']: { schema: toSchema(response.schema, 'output') } } }),
       };
     }
-    if (!route.public) Object.assign(responses, { 400: problem, 401: problem, 404: problem, 413: problem, 415: problem });
+    if (!route.public) Object.assign(responses, { 400: problem, 401: problem, 403: problem, 404: problem, 413: problem, 415: problem });
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {
       operationId: route.operationId,
       summary: route.summary,
-      ...(route.public ? { security: [] } : {}),
+      // OpenAPI 3.1 lets a non-OAuth scheme list the scopes (roles) an operation needs.
+      security: route.public ? [] : [{ bearer: [route.scope] }],
       ...(pathParams.length + queryParams.length > 0 && { parameters: [...pathParams, ...queryParams] }),
       ...(spec?.requestBody && {
         requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.requestBody, 'input') } } },
@@ -119,8 +120,19 @@ function build(): unknown {
       version: '1.0.0',
       description: 'Register webhooks that receive learning-platform events as signed JSON (Adobe Learning Manager compatible).',
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            "The account is the token's account claim. Each operation names the scope it needs in the token's space-separated " +
+            `\`scope\` claim: \`${SCOPES.read}\` to read webhooks, deliveries and the catalogue; \`${SCOPES.write}\` to create, ` +
+            `edit, delete, test and redeliver; \`${SCOPES.secrets}\` to download or rotate the signing secret. Without it: 403.`,
+        },
+      },
+    },
     paths,
   };
 }

@@ -58,4 +58,11 @@ export const ListQuerySchema = z.strictObject({
   nextToken: z.string().min(1).max(2048).optional(),
 });
 
+/**
+ * Paging of one delivery's attempts. A page of 100 attempts (each answer body truncated) stays far
+ * inside a Lambda response, however long the delivery was retried.
+ */
+export const ATTEMPTS_PAGE_MAX = 100;
+export const AttemptsQuerySchema = ListQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(ATTEMPTS_PAGE_MAX).default(ATTEMPTS_PAGE_MAX) });
+
 export const DeliveryListQuerySchema = ListQuerySchema.extend({ status: z.enum(DELIVERY_STATUSES).optional() });

@@ -62,7 +62,13 @@ export const DeliveryViewSchema = z.object({
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
-export const DeliveryDetailViewSchema = DeliveryViewSchema.extend({ attempts: z.array(AttemptViewSchema) });
+export const DeliveryDetailViewSchema = DeliveryViewSchema.extend({
+  /** One page of attempts, oldest first (`limit`: 1–100, default 100). */
+  attempts: z.array(AttemptViewSchema),
+  /** Pass as `nextToken` for the next page of attempts. */
+  attemptsNextToken: z.string().optional(),
+});
+export type DeliveryDetailView = z.infer<typeof DeliveryDetailViewSchema>;
 
 export function toDeliveryView(delivery: Delivery): DeliveryView {
   return {

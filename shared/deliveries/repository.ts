@@ -71,34 +71,38 @@ export class DeliveryRepository {
           IndexName: 'gsi1',
           KeyConditionExpression: 'gsi1pk = :pk',
           ExpressionAttributeValues: { ':pk': deliveryKeys.byStatus(webhookId, options.status) },
-          ExclusiveStartKey: decodePageToken(options.nextToken, { name: 'gsi1pk', value: deliveryKeys.byStatus(webhookId, options.status) }),
+          ExclusiveStartKey: decodePageToken(options.nextToken, {
+            equal: { gsi1pk: deliveryKeys.byStatus(webhookId, options.status), pk: keys.webhook(webhookId) },
+            prefixed: { sk: keys.delivery('') },
+            other: ['gsi1sk'],
+          }),
         }
       : {
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
           ExpressionAttributeValues: { ':pk': keys.webhook(webhookId), ':prefix': keys.delivery('') },
-          ExclusiveStartKey: decodePageToken(options.nextToken, { name: 'pk', value: keys.webhook(webhookId) }),
+          ExclusiveStartKey: decodePageToken(options.nextToken, { equal: { pk: keys.webhook(webhookId) }, prefixed: { sk: keys.delivery('') } }),
         };
     const result = await this.db.send(new QueryCommand({ TableName: this.tableName, ...query, ScanIndexForward: false, Limit: options.limit }));
     const nextToken = encodePageToken(result.LastEvaluatedKey);
     return { items: (result.Items ?? []).map(fromItem), ...(nextToken && { nextToken }) };
   }
 
-  async attempts(webhookId: string, deliveryId: string): Promise<Attempt[]> {
-    const attempts: Attempt[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.webhook(webhookId), ':prefix': deliveryKeys.attempts(deliveryId) },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const { pk: _pk, sk: _sk, expiresAt: _ttl, ...attempt } of page.Items ?? []) attempts.push(attempt as unknown as Attempt);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return attempts;
+  /** One page of a delivery's attempts, oldest first: a delivery retried for days has thousands. */
+  async attempts(webhookId: string, deliveryId: string, options: { limit: number; nextToken?: string }): Promise<Page<Attempt>> {
+    const pk = keys.webhook(webhookId);
+    const prefix = deliveryKeys.attempts(deliveryId);
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        Limit: options.limit,
+        ExclusiveStartKey: decodePageToken(options.nextToken, { equal: { pk }, prefixed: { sk: prefix } }),
+      }),
+    );
+    const items = (result.Items ?? []).map(({ pk: _pk, sk: _sk, expiresAt: _ttl, ...attempt }) => attempt as unknown as Attempt);
+    const nextToken = encodePageToken(result.LastEvaluatedKey);
+    return { items, ...(nextToken && { nextToken }) };
   }
 
   /**

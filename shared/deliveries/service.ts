@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
-import type { AttemptOutcome, WebhookRequest } from '../delivery/http-sender';
+import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
 import { eventInfoFor } from '../delivery/envelope';
 import { attemptFrom, buildRequest } from '../delivery/worker';
 import { newId, ID_PATTERN } from '../ids';
+import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import type { Page } from '../storage/pagination';
-import type { Webhook } from '../webhooks/model';
-import { toDeliveryView, type Attempt, type Delivery, type DeliveryStatus, type DeliveryView } from './model';
+import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
+import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { DeliveryOutbox } from './outbox';
 import type { DeliveryRepository } from './repository';
 
@@ -25,7 +26,7 @@ export interface DeliveryServiceOptions {
   readonly repository: DeliveryRepository;
   /** Built on first use: only redelivery needs the queue. */
   readonly outbox: () => DeliveryOutbox;
-  readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
+  readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   readonly allowPrivateTargets: boolean;
   readonly now?: () => Date;
 }
@@ -43,9 +44,11 @@ export class DeliveryService {
     return { ...page, items: page.items.map(toDeliveryView) };
   }
 
-  async get(webhook: Webhook, deliveryId: string): Promise<DeliveryView & { attempts: Attempt[] }> {
+  /** The delivery with one page of its attempts; `attemptsNextToken` continues them. */
+  async get(webhook: Webhook, deliveryId: string, page: { limit: number; nextToken?: string }): Promise<DeliveryDetailView> {
     const delivery = await this.find(webhook, deliveryId);
-    return { ...toDeliveryView(delivery), attempts: await this.options.repository.attempts(webhook.id, delivery.id) };
+    const attempts = await this.options.repository.attempts(webhook.id, delivery.id, page);
+    return { ...toDeliveryView(delivery), attempts: attempts.items, ...(attempts.nextToken && { attemptsNextToken: attempts.nextToken }) };
   }
 
   async redeliver(webhook: Webhook, deliveryId: string): Promise<DeliveryView> {
@@ -55,7 +58,7 @@ export class DeliveryService {
   }
 
   /** Sends a test event now, signed like any delivery, logs it, and reports the listener's answer. */
-  async test(webhook: Webhook): Promise<TestResult> {
+  async test(webhook: WebhookWithCredentials): Promise<TestResult> {
     const at = this.now();
     const delivery: Delivery = {
       id: newId('msg', at.getTime()),
@@ -79,7 +82,10 @@ export class DeliveryService {
       redeliveries: 0,
     };
     await this.options.repository.create(delivery);
-    const outcome = await this.options.send(buildRequest(webhook, delivery, at), { allowPrivate: this.options.allowPrivateTargets });
+    const outcome = await this.options.send(buildRequest(webhook, delivery, at), {
+      allowPrivate: this.options.allowPrivateTargets,
+      ...TEST_REQUEST_TIMEOUTS,
+    });
     const attempt = attemptFrom(1, at, outcome);
     await this.options.repository.recordAttempt(delivery, attempt, {
       status: outcome.ok ? 'SUCCEEDED' : 'FAILED',

@@ -1,6 +1,6 @@
 import type { DeliveryRepository } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery, type DeliveryMessage } from '../deliveries/model';
-import { liveSigningSecrets, type Webhook } from '../webhooks/model';
+import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
 import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
 import type { AttemptOutcome, WebhookRequest } from './http-sender';
 import { nextRetry } from './retry-policy';
@@ -24,7 +24,7 @@ export interface WorkerSettings {
 
 export interface WorkerDependencies {
   readonly deliveries: DeliveryRepository;
-  readonly findWebhook: (accountId: number, webhookId: string) => Promise<Webhook | undefined>;
+  readonly findWebhook: (accountId: number, webhookId: string) => Promise<WebhookWithCredentials | undefined>;
   readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
   /** Disables the webhook (false if it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
@@ -84,13 +84,13 @@ export class DeliveryWorker {
 }
 
 /** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id. */
-export function buildRequest(webhook: Webhook, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
+export function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
   const body = envelopeBody(delivery.accountId, delivery.events);
   const headers = deliveryHeaders({ messageId: delivery.id, timestampSeconds: Math.floor(at.getTime() / 1000), body, auth: authOf(webhook, at) });
   return { url: webhook.targetUrl, headers, body };
 }
 
-function authOf(webhook: Webhook, at: Date): DeliveryAuth {
+function authOf(webhook: WebhookWithCredentials, at: Date): DeliveryAuth {
   switch (webhook.authType) {
     case 'NONE':
       return { type: 'NONE' };

@@ -57,7 +57,16 @@ export interface SigningSecret {
   readonly expiresAt?: string;
 }
 
-/** A webhook as stored. Secrets live only in `credentials`, which no view includes. */
+/** A webhook's secrets: the Basic credentials or the signing secrets. */
+export interface Credentials {
+  readonly basic?: { readonly username: string; readonly password: string };
+  readonly signingSecrets?: readonly SigningSecret[];
+}
+
+/**
+ * A webhook as stored. Its secrets are only there sealed (`sealedCredentials`, envelope-encrypted,
+ * see ./credentials.ts): only the functions that send or show them open them.
+ */
 export interface Webhook {
   readonly id: string;
   readonly accountId: number;
@@ -71,11 +80,14 @@ export interface Webhook {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly version: number;
-  readonly credentials: {
-    readonly basic?: { readonly username: string; readonly password: string };
-    readonly signingSecrets?: readonly SigningSecret[];
-  };
+  /** Basic auth's username, which views show; the password is sealed with the other secrets. */
+  readonly basicUsername?: string;
+  /** The `Credentials`, sealed; absent when the auth type has none. */
+  readonly sealedCredentials?: string;
 }
+
+/** A webhook with its secrets opened, for signing, Basic auth and the signature download. */
+export type WebhookWithCredentials = Webhook & { readonly credentials: Credentials };
 
 export const AuthViewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('NONE') }),
@@ -104,7 +116,7 @@ export type WebhookView = z.infer<typeof WebhookViewSchema>;
 
 export function toView(webhook: Webhook): WebhookView {
   const auth: WebhookView['auth'] =
-    webhook.authType === 'BASIC' ? { type: 'BASIC', username: webhook.credentials.basic?.username ?? '' } : { type: webhook.authType };
+    webhook.authType === 'BASIC' ? { type: 'BASIC', username: webhook.basicUsername ?? '' } : { type: webhook.authType };
   return {
     id: webhook.id,
     name: webhook.name,
@@ -121,7 +133,7 @@ export function toView(webhook: Webhook): WebhookView {
 }
 
 /** The secrets that sign a request at `now`: the current one and any previous one still in overlap. */
-export function liveSigningSecrets(webhook: Webhook, now: Date): string[] {
+export function liveSigningSecrets(webhook: WebhookWithCredentials, now: Date): string[] {
   return (webhook.credentials.signingSecrets ?? [])
     .filter((s) => s.expiresAt === undefined || Date.parse(s.expiresAt) > now.getTime())
     .map((s) => s.secret);

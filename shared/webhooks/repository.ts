@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import { keys } from '../storage/table';
-import type { Webhook } from './model';
+import type { Webhook, WebhookWithCredentials } from './model';
 
 const ITEM_TYPE = 'WEBHOOK';
 /** Concurrent creates for one account contend on its counter; DynamoDB cancels all but one each round. */
@@ -71,7 +71,7 @@ export class WebhookRepository {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.webhook('') },
         Limit: limit,
-        ExclusiveStartKey: decodePageToken(nextToken, { name: 'pk', value: pk }),
+        ExclusiveStartKey: decodePageToken(nextToken, { equal: { pk }, prefixed: { sk: keys.webhook('') } }),
       }),
     );
     const nextPageToken = encodePageToken(result.LastEvaluatedKey);
@@ -171,7 +171,9 @@ export class WebhookRepository {
 }
 
 function toItem(webhook: Webhook): Record<string, unknown> {
-  return { pk: keys.account(webhook.accountId), sk: keys.webhook(webhook.id), type: ITEM_TYPE, ...webhook };
+  // Secrets are written only sealed: opened credentials, if a caller passes them along, stay out.
+  const { credentials: _opened, ...stored } = webhook as Webhook & Partial<WebhookWithCredentials>;
+  return { pk: keys.account(webhook.accountId), sk: keys.webhook(webhook.id), type: ITEM_TYPE, ...stored };
 }
 
 function fromItem(item: Record<string, unknown>): Webhook {

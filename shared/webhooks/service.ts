@@ -2,21 +2,27 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError 
 import { newId } from '../ids';
 import { checkTargetUrl } from '../net/address-policy';
 import type { Page } from '../storage/pagination';
+import type { EnvelopeCipher } from '../secrets/envelope';
 import { generateSigningSecret } from '../signing';
+import { openCredentials, sealCredentials } from './credentials';
 import {
   liveSigningSecrets,
   toView,
   type AuthInput,
   type CreateWebhookInput,
+  type Credentials,
   type SigningSecret,
   type UpdateWebhookInput,
   type Webhook,
   type WebhookView,
+  type WebhookWithCredentials,
 } from './model';
 import type { WebhookRepository } from './repository';
 
 export interface WebhookServiceOptions {
   readonly repository: WebhookRepository;
+  /** Seals the credentials of created and edited webhooks; opens them for the signature and tests. */
+  readonly cipher: EnvelopeCipher;
   readonly maxWebhooksPerAccount: number;
   readonly allowPrivateTargets: boolean;
   readonly rotationOverlapSeconds: number;
@@ -41,8 +47,9 @@ export class WebhookService {
     this.assertTargetUrl(input.targetUrl);
     const at = this.now().toISOString();
     const credentials = this.credentialsFor(input.auth, at);
+    const id = newId('wh');
     const webhook: Webhook = {
-      id: newId('wh'),
+      id,
       accountId,
       name: input.name,
       ...(input.description !== undefined && { description: input.description }),
@@ -53,7 +60,7 @@ export class WebhookService {
       createdAt: at,
       updatedAt: at,
       version: 1,
-      credentials,
+      ...(await this.stored({ accountId, id }, credentials)),
     };
     await this.options.repository.create(webhook, this.options.maxWebhooksPerAccount);
     return { webhook, ...(credentials.signingSecrets && { signingSecret: credentials.signingSecrets[0]!.secret }) };
@@ -63,6 +70,11 @@ export class WebhookService {
     const webhook = await this.options.repository.get(accountId, webhookId);
     if (!webhook) throw new NotFoundError(`No webhook ${webhookId}.`);
     return webhook;
+  }
+
+  /** The webhook with its secrets opened: for the test request, which signs like a delivery. */
+  async getWithCredentials(accountId: number, webhookId: string): Promise<WebhookWithCredentials> {
+    return openCredentials(this.options.cipher, await this.get(accountId, webhookId));
   }
 
   async list(accountId: number, limit: number, nextToken?: string): Promise<Page<WebhookView>> {
@@ -81,11 +93,12 @@ export class WebhookService {
       throw new PreconditionFailedError(`The webhook is at version ${current.version}, not ${expectedVersion}.`);
     }
     if (changes.targetUrl !== undefined) this.assertTargetUrl(changes.targetUrl);
+    assertCredentialsFollowOrigin(current, changes);
     const at = this.now().toISOString();
     const authChanged = changes.auth !== undefined && !(changes.auth.type === 'SIGNATURE' && current.authType === 'SIGNATURE');
-    const credentials = authChanged ? this.credentialsFor(changes.auth!, at) : current.credentials;
+    const credentials = authChanged ? this.credentialsFor(changes.auth!, at) : undefined;
     const status = changes.active === undefined ? current.status : changes.active ? 'ACTIVE' : 'INACTIVE';
-    const { statusReason: _previousReason, ...unchanged } = current;
+    const { statusReason: _previousReason, basicUsername: _username, sealedCredentials: _sealed, ...unchanged } = current;
     const updated: Webhook = {
       ...unchanged,
       ...(changes.name !== undefined && { name: changes.name }),
@@ -95,12 +108,13 @@ export class WebhookService {
       ...(changes.auth !== undefined && { authType: changes.auth.type }),
       ...(status === current.status && current.statusReason !== undefined && { statusReason: current.statusReason }),
       status,
-      credentials,
+      // Unchanged auth keeps its sealed credentials as they are: an edit never opens them.
+      ...(credentials ? await this.stored(current, credentials) : pickStored(current)),
       updatedAt: at,
       version: current.version + 1,
     };
     await this.options.repository.replace(updated, current.version);
-    const newSecret = authChanged && credentials.signingSecrets ? credentials.signingSecrets[0]!.secret : undefined;
+    const newSecret = credentials?.signingSecrets?.[0]?.secret;
     return { webhook: updated, ...(newSecret && { signingSecret: newSecret }) };
   }
 
@@ -109,8 +123,8 @@ export class WebhookService {
   }
 
   /** Starts signing with a new secret; the previous one keeps signing alongside it for the overlap. */
-  async rotateSigningSecret(accountId: number, webhookId: string): Promise<{ webhook: Webhook; signingSecret: string }> {
-    const current = this.requireSignature(await this.get(accountId, webhookId));
+  async rotateSigningSecret(accountId: number, webhookId: string): Promise<{ webhook: Webhook; signingSecret: string; previousSecretExpiresAt?: string }> {
+    const current = await openCredentials(this.options.cipher, this.requireSignature(await this.get(accountId, webhookId)));
     const now = this.now();
     const overlapEnds = new Date(now.getTime() + this.options.rotationOverlapSeconds * 1000).toISOString();
     const live = liveSigningSecrets(current, now);
@@ -119,19 +133,20 @@ export class WebhookService {
     const previous = (current.credentials.signingSecrets ?? [])
       .filter((s) => live.includes(s.secret))
       .map((s, index) => (index === 0 ? { secret: s.secret, createdAt: s.createdAt, expiresAt: overlapEnds } : s));
+    const { credentials: _opened, sealedCredentials: _sealed, ...unchanged } = current;
     const updated: Webhook = {
-      ...current,
-      credentials: { signingSecrets: [fresh, ...previous] },
+      ...unchanged,
+      ...(await this.stored(current, { signingSecrets: [fresh, ...previous] })),
       updatedAt: now.toISOString(),
       version: current.version + 1,
     };
     await this.options.repository.replace(updated, current.version);
-    return { webhook: updated, signingSecret: fresh.secret };
+    return { webhook: updated, signingSecret: fresh.secret, ...(previous[0]?.expiresAt && { previousSecretExpiresAt: previous[0].expiresAt }) };
   }
 
   /** The downloadable signature document: the live secrets and how a listener verifies them. */
   async signatureDocument(accountId: number, webhookId: string): Promise<SignatureDocument> {
-    const webhook = this.requireSignature(await this.get(accountId, webhookId));
+    const webhook = await openCredentials(this.options.cipher, this.requireSignature(await this.get(accountId, webhookId)));
     const now = this.now();
     const live = (webhook.credentials.signingSecrets ?? []).filter((s) => liveSigningSecrets(webhook, now).includes(s.secret));
     return {
@@ -156,7 +171,7 @@ export class WebhookService {
     };
   }
 
-  private credentialsFor(auth: AuthInput, at: string): Webhook['credentials'] {
+  private credentialsFor(auth: AuthInput, at: string): Credentials {
     switch (auth.type) {
       case 'NONE':
         return {};
@@ -165,6 +180,12 @@ export class WebhookService {
       case 'SIGNATURE':
         return { signingSecrets: [{ secret: generateSigningSecret(), createdAt: at }] };
     }
+  }
+
+  /** How `credentials` are stored: the username in the clear for views, everything sealed. */
+  private async stored(webhook: Pick<Webhook, 'accountId' | 'id'>, credentials: Credentials): Promise<StoredCredentials> {
+    const sealedCredentials = await sealCredentials(this.options.cipher, webhook, credentials);
+    return pickStored({ basicUsername: credentials.basic?.username, sealedCredentials });
   }
 
   private requireSignature(webhook: Webhook): Webhook {
@@ -178,6 +199,24 @@ export class WebhookService {
     const problem = checkTargetUrl(url, this.options.allowPrivateTargets);
     if (problem) throw new ValidationError(`targetUrl ${problem}`, [{ field: 'targetUrl', message: problem }]);
   }
+}
+
+type StoredCredentials = Pick<Webhook, 'basicUsername' | 'sealedCredentials'>;
+
+function pickStored({ basicUsername, sealedCredentials }: { basicUsername?: string | undefined; sealedCredentials?: string | undefined }): StoredCredentials {
+  return { ...(basicUsername !== undefined && { basicUsername }), ...(sealedCredentials !== undefined && { sealedCredentials }) };
+}
+
+/**
+ * A Basic password is sent to whatever the webhook points at, so moving the webhook to another
+ * origin needs the password again: otherwise whoever may edit the URL could capture it.
+ */
+function assertCredentialsFollowOrigin(current: Webhook, changes: UpdateWebhookInput): void {
+  if (current.authType !== 'BASIC' || changes.targetUrl === undefined || changes.auth !== undefined) return;
+  if (new URL(changes.targetUrl).origin === new URL(current.targetUrl).origin) return;
+  throw new ValidationError('The targetUrl moves to another origin: send auth again with the password for it (or change the auth type).', [
+    { field: 'auth.password', message: 'required when targetUrl changes origin' },
+  ]);
 }
 
 export interface SignatureDocument {

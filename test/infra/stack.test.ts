@@ -184,17 +184,6 @@ describe('functions', () => {
   test('roles carry no AWS-managed policies', () => {
     for (const role of resources('AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
-
-  test('the delivery function may back off, dead-letter and put notices on the bus', () => {
-    const statements = propertiesOf('Delivery/Handler/Role/DefaultPolicy').PolicyDocument.Statement;
-    expect(statements).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Action: expect.arrayContaining(['sqs:ChangeMessageVisibility']), Resource: arnOf('DeliveryQueues/Queue') }),
-        expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: arnOf('DeliveryQueues/DeadLetterQueue') }),
-        expect.objectContaining({ Action: 'events:PutEvents', Resource: arnOf('Ingest/Bus') }),
-      ]),
-    );
-  });
 });
 
 describe('api', () => {
@@ -212,6 +201,13 @@ describe('api', () => {
       if (open.includes(key)) continue;
       expect(props).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: id('Api/HttpApi/Jwt') } });
     }
+  });
+
+  test('every protected route requires its scope from ROUTES', () => {
+    const scopesByKey = Object.fromEntries(resources('AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationScopes]));
+    const routes: readonly RouteDefinition[] = ROUTES;
+    expect(scopesByKey).toEqual(Object.fromEntries(routes.map((r) => [routeKey(r), r.scope && [r.scope]])));
+    expect(scopesByKey['GET /webhooks/{id}/signature']).toEqual(['webhooks:secrets']);
   });
 
   test('the JWT authorizer takes issuer and audience from stack parameters', () => {

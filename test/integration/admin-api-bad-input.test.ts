@@ -93,7 +93,7 @@ describe('authentication', () => {
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode('x'.repeat(32)));
     await problemOf(await runtime.api('/webhooks', { token: forged }), 401);
-    const expired = await runtime.tokens.issue(1010, -60);
+    const expired = await runtime.tokens.issue(1010, { ttlSeconds: -60 });
     await problemOf(await runtime.api('/webhooks', { token: expired }), 401);
   });
 

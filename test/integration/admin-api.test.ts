@@ -47,6 +47,11 @@ describe('public routes', () => {
     const createBody = (document.paths['/webhooks']!.post as unknown as { requestBody: { content: Record<string, { schema: { required: string[] } }> } })
       .requestBody.content['application/json']!.schema;
     expect(createBody.required).toEqual(expect.arrayContaining(['name', 'targetUrl', 'auth', 'events']));
+    const security = (path: string, method: string) => (document.paths[path]![method] as unknown as { security: unknown }).security;
+    expect(security('/webhooks/{id}/signature', 'get')).toEqual([{ bearer: ['webhooks:secrets'] }]);
+    expect(security('/webhooks', 'post')).toEqual([{ bearer: ['webhooks:write'] }]);
+    expect(security('/webhooks', 'get')).toEqual([{ bearer: ['webhooks:read'] }]);
+    expect(security('/health', 'get')).toEqual([]);
   });
 });
 

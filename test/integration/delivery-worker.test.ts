@@ -5,7 +5,7 @@ import { sendWebhook } from '../../shared/delivery/http-sender';
 import { DeliveryWorker, type WorkerSettings } from '../../shared/delivery/worker';
 import { newId } from '../../shared/ids';
 import { generateSigningSecret } from '../../shared/signing';
-import type { Webhook } from '../../shared/webhooks/model';
+import type { Webhook, WebhookWithCredentials } from '../../shared/webhooks/model';
 import { startListener, type TestListener } from './support/listener';
 import { freshTable } from './support/table';
 
@@ -20,7 +20,7 @@ afterAll(async () => listener.close());
 
 const settings: WorkerSettings = { retryDelaysSeconds: [5, 10, 300], retryWindowSeconds: 3600, allowPrivateTargets: true, maxReceivesWithoutAttempt: 10 };
 
-function webhook(overrides: Partial<Webhook> = {}): Webhook {
+function webhook(overrides: Partial<WebhookWithCredentials> = {}): WebhookWithCredentials {
   const at = new Date().toISOString();
   return {
     id: newId('wh'),
@@ -57,7 +57,7 @@ async function pendingDelivery(hook: Webhook, firstArrivedAt = Date.now()): Prom
   return delivery;
 }
 
-function workerFor(hook: Webhook | undefined, disabled: string[] = []): DeliveryWorker {
+function workerFor(hook: WebhookWithCredentials | undefined, disabled: string[] = []): DeliveryWorker {
   return new DeliveryWorker({
     deliveries,
     findWebhook: async () => hook,
@@ -87,7 +87,7 @@ describe('the delivery worker', () => {
     expect(() => new StandardWebhook(secret).verify(request!.body, request!.headers as Record<string, string>)).not.toThrow();
 
     expect(await deliveries.get(hook.id, delivery.id)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1 });
-    expect(await deliveries.attempts(hook.id, delivery.id)).toEqual([expect.objectContaining({ number: 1, statusCode: 202, responseBody: 'accepted' })]);
+    expect((await deliveries.attempts(hook.id, delivery.id, { limit: 100 })).items).toEqual([expect.objectContaining({ number: 1, statusCode: 202, responseBody: 'accepted' })]);
   });
 
   it('schedules a retry on failure, honouring Retry-After within bounds', async () => {
@@ -100,7 +100,7 @@ describe('the delivery worker', () => {
 
     const stored = await deliveries.get(hook.id, delivery.id);
     expect(stored).toMatchObject({ status: 'PENDING', attemptCount: 2, nextAttemptAt: expect.any(String) });
-    const attempts = await deliveries.attempts(hook.id, delivery.id);
+    const attempts = (await deliveries.attempts(hook.id, delivery.id, { limit: 100 })).items;
     expect(attempts.map((a) => [a.number, a.statusCode, a.error])).toEqual([
       [1, 500, 'HTTP 500'],
       [2, 429, 'HTTP 429'],

@@ -42,22 +42,25 @@ describe('rate expressions', () => {
 });
 
 describe('cron expressions', () => {
-  it('parses values, lists, ranges, steps, names and ?', () => {
-    expect(parseScheduleExpression('cron(0/15 9-17 ? JAN,MAR MON-FRI *)', aws)).toEqual({
-      kind: 'cron',
-      fields: {
-        minutes: [0, 15, 30, 45],
-        hours: [9, 10, 11, 12, 13, 14, 15, 16, 17],
-        daysOfMonth: undefined,
-        months: [1, 3],
-        daysOfWeek: [2, 3, 4, 5, 6],
-        years: expect.arrayContaining([1970, 2199]),
-      },
-    });
+  it('fires on values, lists, ranges, steps, names and ?', () => {
+    const officeQuarters = parseScheduleExpression('cron(0/15 9-17 ? JAN,MAR MON-FRI *)', aws);
+    // 2025-01-31 is a Friday; February is skipped.
+    expect(nextFireTime(officeQuarters, at('2025-01-31T17:45:00Z'))).toEqual(at('2025-03-03T09:00:00Z'));
     const everyOtherDay = parseScheduleExpression('cron(5 */6 1-31/2 * ? 2030-2031)', aws);
-    expect(everyOtherDay).toMatchObject({
-      fields: { minutes: [5], hours: [0, 6, 12, 18], daysOfWeek: undefined, years: [2030, 2031] },
-    });
+    expect(nextFireTime(everyOtherDay, at('2029-06-01T00:00:00Z'))).toEqual(at('2030-01-01T00:05:00Z'));
+    expect(nextFireTime(everyOtherDay, at('2030-01-01T18:05:00Z'))).toEqual(at('2030-01-03T00:05:00Z'));
+  });
+
+  it('fires on the L, W and # forms EventBridge accepts', () => {
+    const lastDay = parseScheduleExpression('cron(0 12 L * ? *)', aws);
+    expect(nextFireTime(lastDay, at('2028-02-10T00:00:00Z'))).toEqual(at('2028-02-29T12:00:00Z'));
+    // 2025-03-15 is a Saturday: the nearest weekday is Friday the 14th.
+    const nearestWeekday = parseScheduleExpression('cron(0 9 15W * ? *)', aws);
+    expect(nextFireTime(nearestWeekday, at('2025-03-01T00:00:00Z'))).toEqual(at('2025-03-14T09:00:00Z'));
+    const thirdFriday = parseScheduleExpression('cron(30 8 ? * 6#3 *)', aws);
+    expect(nextFireTime(thirdFriday, at('2025-03-01T00:00:00Z'))).toEqual(at('2025-03-21T08:30:00Z'));
+    const lastFriday = parseScheduleExpression('cron(0 0 ? * 6L *)', aws);
+    expect(nextFireTime(lastFriday, at('2025-03-01T00:00:00Z'))).toEqual(at('2025-03-28T00:00:00Z'));
   });
 
   it.each([
@@ -69,8 +72,11 @@ describe('cron expressions', () => {
     ['cron(0 12 0 * ? *)', /day-of-month field "0"/],
     ['cron(0 12 ? * 8 *)', /day-of-week field "8"/],
     ['cron(0 12 * 13 ? *)', /month field "13"/],
-    ['cron(0 12 L * ? *)', /L, W or #/],
-    ['cron(0 12 ? * 6#3 *)', /L, W or #/],
+    ['cron(0 12 L,15 * ? *)', /L, W or # in a list, range or step/],
+    ['cron(0 12 32W * ? *)', /day-of-month field "32" is outside 1-31/],
+    ['cron(0 12 ? * 8#1 *)', /day-of-week field "8" is outside 1-7/],
+    ['cron(0 12 ? * 6#6 *)', /day-of-week field "6#6"/],
+    ['cron(5L 12 * * ? *)', /minutes field "5L"/],
     ['cron(0 12 5-1 * ? *)', /ends before it starts/],
     ['cron(0/0 12 * * ? *)', /invalid step/],
     ['cron(x 12 * * ? *)', /not a number/],

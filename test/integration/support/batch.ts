@@ -37,7 +37,6 @@ export function webhookFixture(overrides: Partial<Webhook> = {}): Webhook {
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
     version: 1,
-    credentials: {},
     ...overrides,
   };
 }

@@ -25,6 +25,8 @@ export interface TestListener {
 export async function startListener(): Promise<TestListener> {
   const received: Received[] = [];
   let decide: (request: Received, index: number) => Reply = () => ({ status: 202 });
+  // Delayed answers still pending at close are dropped, so no timer outlives the listener.
+  const pendingReplies = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -36,11 +38,13 @@ export async function startListener(): Promise<TestListener> {
         req.socket.resetAndDestroy();
         return;
       }
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        pendingReplies.delete(timer);
         if (res.destroyed) return;
         res.writeHead(reply.status, reply.headers ?? {});
         res.end(reply.body ?? '');
       }, reply.delayMs ?? 0);
+      pendingReplies.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -60,6 +64,7 @@ export async function startListener(): Promise<TestListener> {
       return received.slice(0, count);
     },
     async close() {
+      for (const timer of pendingReplies) clearTimeout(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
