@@ -72,15 +72,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     ...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']),
   ];
   const child = spawn('java', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  // spawn returns once the child has exec'd, so its command line is java's: argv as given here.
-  const record: ProcessRecord | undefined =
-    options.pidFile && child.pid !== undefined ? { pid: child.pid, commandLine: ['java', ...args].join(' '), startedAt: new Date().toISOString() } : undefined;
-  if (options.pidFile && record) await writeFile(options.pidFile, JSON.stringify(record), { mode: 0o600 });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.once('error', (error) => (output += String(error)));
+  // spawn returns once the child has exec'd, so its command line is java's: argv as given here.
+  const record: ProcessRecord | undefined =
+    options.pidFile && child.pid !== undefined ? { pid: child.pid, commandLine: ['java', ...args].join(' '), startedAt: new Date().toISOString() } : undefined;
+  if (options.pidFile && record) await writeFile(options.pidFile, JSON.stringify(record), { mode: 0o600 });
 
   const forget = async () => {
     if (options.pidFile) await removeProcessRecord(options.pidFile, record);

@@ -148,7 +148,7 @@ export class QueueJournal {
       }
       const lines = this.pending;
       this.pending = [];
-      const upTo = this.durable + lines.length;
+      const upTo = this.appended;
       const text = Buffer.from(`${lines.join('\n')}\n`);
       await this.handle!.write(text);
       await this.handle!.datasync();
