@@ -13,7 +13,7 @@ import { recordedPid, startRuntimeProcess, type RuntimeProcess } from '../suppor
  * listener may see one twice), the delivery log holds each event once per webhook, and no
  * DynamoDB Local outlives its runtime.
  */
-jest.setTimeout(300_000);
+jest.setTimeout(600_000);
 
 const ACCOUNT = 1010;
 const EVENTS = 2000;
