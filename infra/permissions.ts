@@ -8,7 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { INTERNAL_SOURCE, NOTICE_SOURCE } from '../shared/wiring';
 
 /** The service's functions, by their folder under `functions/`. */
-export type FunctionName = 'api' | 'router' | 'delivery' | 'aggregator';
+export type FunctionName = 'api' | 'router' | 'delivery' | 'aggregator' | 'sweeper';
 
 /** What one function may do, per resource: exactly the calls its code makes. */
 export interface FunctionPermissions {
@@ -29,33 +29,43 @@ export interface FunctionPermissions {
  * a function starts or stops making a call, change its line here (test/infra asserts this table).
  */
 export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermissions>> = {
-  // Webhooks CRUD (transactions with the account counter), the delivery log and its attempts, test
-  // and redeliver, the batch summary (BatchGetItem); seals and opens credentials.
+  // Webhooks CRUD (transactions with the account counter and webhooks version), the delivery log
+  // (FAILED/SKIPPED through the index, then BatchGetItem), test, redeliver and its ring, the batch
+  // summary (BatchGetItem); seals and opens credentials.
   api: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     tableIndexes: ['dynamodb:Query'],
     deliveryQueue: ['sqs:SendMessage'],
     credentialsKey: ['kms:GenerateDataKey', 'kms:Decrypt'],
   },
-  // An account's webhooks (Query), deliveries with their dedup markers, batch backlog, rejected events.
+  // The account's webhooks version (GetItem) and webhooks (Query), pinned event times, deliveries and
+  // their webhook's doorbell state, batch backlog, rejected events.
   router: {
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:SendMessage'],
   },
-  // The delivery and its webhook, the attempt log, skip and disable; opens credentials to sign.
+  // The webhook with its backlog state (BatchGetItem), a page of the backlog (Query), each attempt,
+  // skip and disable (with the account's webhooks version); opens credentials to sign.
   delivery: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:ChangeMessageVisibility'],
     deliveryDeadLetterQueue: ['sqs:SendMessage'],
     credentialsKey: ['kms:Decrypt'],
     putEventsSource: NOTICE_SOURCE,
   },
-  // Due webhooks (index), leases, reading and removing the backlog (BatchWriteItem), deliveries.
+  // Due webhooks (index), leases, reading and removing the pending events (BatchWriteItem),
+  // deliveries and their webhook's doorbell state.
   aggregator: {
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
     tableIndexes: ['dynamodb:Query'],
     deliveryQueue: ['sqs:SendMessage'],
     putEventsSource: INTERNAL_SOURCE,
+  },
+  // Rung doorbells due by now (index), and ringing an overdue one again.
+  sweeper: {
+    table: ['dynamodb:UpdateItem'],
+    tableIndexes: ['dynamodb:Query'],
+    deliveryQueue: ['sqs:SendMessage'],
   },
 };
 

@@ -7,6 +7,7 @@ import { Batch } from './constructs/batch';
 import { Delivery, DeliveryQueues } from './constructs/delivery';
 import { Ingest } from './constructs/ingest';
 import { Storage } from './constructs/storage';
+import { Sweeper } from './constructs/sweeper';
 import { readDeploymentContext } from './context';
 import { settingsEnvironment } from './environment';
 import { type FunctionName, grantFunctionPermissions, roleOf } from './permissions';
@@ -75,9 +76,12 @@ export class LmsWebhooksStack extends Stack {
       requireScopes: context.requireScopes,
       reservedConcurrency: context.apiReservedConcurrency,
       corsOrigins: context.corsOrigins,
+      consoleClientId: context.consoleClientId,
     });
 
-    const functions = { api: api.function, router: ingest.function, delivery: delivery.function, aggregator: batch.function };
+    const sweeper = new Sweeper(this, 'Sweeper', { environment });
+
+    const functions = { api: api.function, router: ingest.function, delivery: delivery.function, aggregator: batch.function, sweeper: sweeper.function };
     const resources = {
       table: storage.table,
       deliveryQueue: deliveryQueues.queue,
@@ -90,11 +94,13 @@ export class LmsWebhooksStack extends Stack {
     ingest.reserveServiceSources( [roleOf(delivery.function), roleOf(batch.function)]);
     new Alarms(this, 'Alarms', {
       deadLetterQueues: { Ingest: ingest.deadLetterQueue, Delivery: deliveryQueues.deadLetterQueue },
-      functions: { Api: functions.api, Router: functions.router, Delivery: functions.delivery, Aggregator: functions.aggregator },
+      ingestQueue: ingest.queue,
+      functions: { Api: functions.api, Router: functions.router, Delivery: functions.delivery, Aggregator: functions.aggregator, Sweeper: functions.sweeper },
       alarmEmail: context.alarmEmail,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the admin API' });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${api.url}console`, description: 'The admin console' });
     new CfnOutput(this, 'EventBusName', { value: ingest.bus.eventBusName, description: 'EventBusName for PutEvents' });
     new CfnOutput(this, 'EventBusArn', { value: ingest.bus.eventBusArn, description: 'The Resource in producers\' events:PutEvents permission' });
     new CfnOutput(this, 'TableName', { value: storage.table.tableName });

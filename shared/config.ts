@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseScheduleExpression } from './schedule';
+import { SWEEPER } from './wiring';
 
 /**
  * The service's settings, read from the environment once per container and validated; the CDK
@@ -71,7 +72,23 @@ const SettingsSchema = z.object({
   RETRY_WINDOW_SECONDS: seconds.default(DEFAULTS.retryWindowDays * DAY_SECONDS),
   DELIVERY_LOG_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULTS.deliveryLogTtlDays),
   SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(DAY_SECONDS),
-});
+  /** When the sweeper rings a webhook's doorbell again: due but unanswered this long. */
+  DOORBELL_OVERDUE_SECONDS: seconds.default(SWEEPER.overdueAfterSeconds),
+  /** Where the admin console's built files are; unset, the folder `console` beside the function's code. */
+  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
+  /** The console's OpenID Connect sign-in: the JWT issuer and the console's client id (both, or neither). */
+  CONSOLE_OIDC_ISSUER: z.url().optional(),
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+})
+  .refine((s) => (s.CONSOLE_OIDC_ISSUER === undefined) === (s.CONSOLE_OIDC_CLIENT_ID === undefined), {
+    message: 'set both or neither',
+    path: ['CONSOLE_OIDC_CLIENT_ID'],
+  })
+  .refine((s) => s.DELIVERY_LOG_TTL_DAYS * DAY_SECONDS > s.RETRY_WINDOW_SECONDS, {
+    // An entry that expired mid-retry would vanish from the log and the backlog alike.
+    message: 'the delivery log must be kept longer than the retry window',
+    path: ['DELIVERY_LOG_TTL_DAYS'],
+  });
 
 export type Settings = z.infer<typeof SettingsSchema>;
 

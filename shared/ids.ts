@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -7,16 +7,32 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
  * keys built from them sort by creation time. `prefix` names the kind, as Svix does (`wh_`, `dlv_`).
  */
 export function newId(prefix: string, now = Date.now()): string {
+  return `${prefix}_${timePart(now)}${base32(randomBytes(16))}`;
+}
+
+/**
+ * The same shape, but deterministic: the time part from `timeMs`, the rest from a hash of `seed`.
+ * The same (time, seed) always gives the same id, so writing it twice is one item.
+ */
+export function derivedId(prefix: string, timeMs: number, seed: string): string {
+  return `${prefix}_${timePart(timeMs)}${base32(createHash('sha256').update(seed).digest())}`;
+}
+
+/** Ten base32 digits of milliseconds (48 bits), clamped so far-future times still sort last. */
+function timePart(ms: number): string {
   let time = '';
-  let t = now;
+  let t = Math.min(Math.max(0, Math.floor(ms)), 32 ** 10 - 1);
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
-  let random = '';
-  for (let i = 0; i < 16; i++) random += ALPHABET[bytes[i]! % 32];
-  return `${prefix}_${time}${random}`;
+  return time;
+}
+
+function base32(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < 16; i++) text += ALPHABET[bytes[i]! % 32];
+  return text;
 }
 
 export const ID_PATTERN = /^[a-z]{1,5}_[0-9a-hjkmnp-tv-z]{26}$/;

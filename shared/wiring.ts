@@ -28,22 +28,34 @@ export const INGEST_QUEUE = {
 export const ROUTER_FUNCTION = { timeoutSeconds: 30, memoryMb: 512 } as const;
 
 /**
- * The delivery queue is FIFO, grouped per webhook: one in-flight message per webhook keeps its
- * requests serial and in order. Retries hold the message with ChangeMessageVisibility, so the
- * group stays blocked while it waits. The 7-day retry window needs ~2,000 receives (every 300 s),
- * more than SQS's maxReceiveCount cap of 1,000 — so giving up is the handler's decision (from the
- * attempt history in DynamoDB), and the handler itself moves poison or crash-looping messages to
- * the DLQ. Retention is SQS's maximum, comfortably beyond the window.
+ * The delivery queue is FIFO, grouped per webhook, and holds at most one message per webhook: a
+ * doorbell saying its backlog (in DynamoDB) has work. A drain waiting for a retry holds the doorbell
+ * with ChangeMessageVisibility. Giving up is decided from each delivery's own history, and crash
+ * loops from progress recorded in DynamoDB, so the queue needs no redrive policy (the 7-day window
+ * would need ~2,000 receives, above SQS's maxReceiveCount cap of 1,000); the handler moves messages
+ * that are not doorbells to the DLQ itself. High-throughput FIFO: limits per message group.
  */
 export const DELIVERY_QUEUE = {
-  /** Covers a full batch of 10 serial requests at (10 s connect + 5 s response) each. */
+  /** Covers a drain up to the function's timeout. */
   visibilityTimeoutSeconds: 180,
   retentionSeconds: 14 * 24 * 3600,
   batchSize: 10,
   dlqRetentionSeconds: 14 * 24 * 3600,
-  /** Receives beyond recorded attempts before a message counts as crash-looping and is dead-lettered. */
-  maxReceivesWithoutAttempt: 10,
+  /** Receives of one doorbell with no progress recorded before its backlog's head counts as crash-looping. */
+  maxReceivesWithoutProgress: 10,
 } as const;
+
+/**
+ * The sweeper re-rings every webhook whose doorbell is overdue: due, but not answered within this
+ * long (a lost message, a crashed drain). Longer than a drain can run (the delivery function's
+ * timeout), so a drain in progress is not rung again.
+ */
+export const SWEEPER = {
+  schedule: 'rate(1 minute)',
+  overdueAfterSeconds: 240,
+} as const;
+
+export const SWEEPER_FUNCTION = { timeoutSeconds: 60, memoryMb: 256 } as const;
 
 export const DELIVERY_FUNCTION = { timeoutSeconds: 170, memoryMb: 512 } as const;
 
@@ -77,4 +89,7 @@ export const METRICS = {
   deliveryFailures: 'DeliveryFailures',
   rejectedEvents: 'RejectedEvents',
   webhooksDisabled: 'WebhooksDisabled',
+  /** Published by the sweeper: how long the most overdue doorbell has been waiting. */
+  oldestDueBacklogSeconds: 'OldestDueBacklogSeconds',
+  doorbellsRungAgain: 'DoorbellsRungAgain',
 } as const;

@@ -8,8 +8,8 @@ import { flushDueWebhooks, type AggregatorDependencies, type FlushReport, type S
 import { ContinuationEventSchema, requestContinuation } from '../../shared/batch/continuation';
 import { PendingStore } from '../../shared/batch/pending-store';
 import { required, settings } from '../../shared/config';
-import { DeliveryOutbox } from '../../shared/deliveries/outbox';
-import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { logger } from '../../shared/observability/logger';
 import { WebhookRepository } from '../../shared/webhooks/repository';
@@ -25,9 +25,9 @@ function build(): AggregatorDependencies {
   return {
     store: new PendingStore(db, config.TABLE_NAME),
     webhooks: new WebhookRepository(db, config.TABLE_NAME),
-    outbox: new DeliveryOutbox(
+    backlog: new DeliveryBacklog(
       new DeliveryRepository(db, config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
-      new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL')),
+      new BacklogStateStore(db, config.TABLE_NAME, new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
     ),
     scheduleExpression: config.BATCH_SCHEDULE,
     maxEvents: config.BATCH_MAX_EVENTS,

@@ -1,16 +1,16 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { credentialsCipher } from '../../shared/adapters/credentials-cipher';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { eventBridge } from '../../shared/adapters/eventbridge';
 import { sqs } from '../../shared/adapters/sqs';
 import { required, settings } from '../../shared/config';
-import { DeliveryMessageSchema } from '../../shared/deliveries/model';
-import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { backlogStateKey, BacklogStateStore, stateFromItem } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
+import type { DrainDependencies } from '../../shared/delivery/drain';
+import { answerDoorbells } from '../../shared/delivery/doorbells';
 import { sendWebhook } from '../../shared/delivery/http-sender';
 import { publishWebhookDisabled } from '../../shared/delivery/notices';
-import { heldBehindGroupHead } from '../../shared/delivery/fifo-hold';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
@@ -22,22 +22,19 @@ import { DELIVERY_QUEUE, METRICS } from '../../shared/wiring';
 const TIME_FOR_ONE_ATTEMPT_MS = 20_000;
 
 interface Container {
-  readonly worker: DeliveryWorker;
-  readonly queue: DeliveryQueue;
+  readonly drain: DrainDependencies;
+  readonly queue: DoorbellQueue;
 }
 let container: Container | undefined;
 
 function build(): Container {
   const config = settings();
-  const webhooks = new WebhookRepository(dynamoDb(), config.TABLE_NAME);
+  const db = dynamoDb();
+  const webhooks = new WebhookRepository(db, config.TABLE_NAME);
+  const deliveries = new DeliveryRepository(db, config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
+  const queue = new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL'), config.DELIVERY_DLQ_URL);
   const worker = new DeliveryWorker({
-    deliveries: new DeliveryRepository(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
-    // Read fresh for every delivery (one strongly consistent read): a webhook switched off a moment
-    // ago must not get another request. Its secrets open with the container's cached data key.
-    findWebhook: async (accountId, webhookId) => {
-      const webhook = await webhooks.get(accountId, webhookId);
-      return webhook && openCredentials(credentialsCipher(), webhook);
-    },
+    deliveries,
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();
@@ -61,74 +58,35 @@ function build(): Container {
       retryDelaysSeconds: config.RETRY_DELAYS_SECONDS,
       retryWindowSeconds: config.RETRY_WINDOW_SECONDS,
       allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
-      maxReceivesWithoutAttempt: DELIVERY_QUEUE.maxReceivesWithoutAttempt,
     },
   });
-  return { worker, queue: new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'), config.DELIVERY_DLQ_URL) };
+  return {
+    drain: {
+      deliveries,
+      state: new BacklogStateStore(db, config.TABLE_NAME, queue),
+      worker,
+      // One read per page of a drain: a webhook switched off a moment ago gets no further request.
+      // Its secrets open with the container's cached data key.
+      readWebhookAndState: async (accountId, webhookId) => {
+        const { webhook, other } = await webhooks.getWith(accountId, webhookId, backlogStateKey(webhookId));
+        return { ...(webhook && { webhook: await openCredentials(credentialsCipher(), webhook) }), ...(other && { state: stateFromItem(other) }) };
+      },
+      maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
+    },
+    queue,
+  };
 }
 
-class RetryLater extends Error {
-  constructor(readonly delaySeconds: number) {
-    super(`retry in ${delaySeconds} s`);
-  }
-}
-
-/**
- * The delivery queue's consumer. FIFO batches may hold several webhooks' groups: a failure fails
- * the rest of its group in this batch (skipGroupOnError) while other groups go on. A retry holds
- * the failed message back with its visibility timeout, and the rest of its group with it, so the
- * group comes back whole and in order when the delay is over.
- */
+/** The delivery queue's consumer: answers a batch of doorbells (see shared/delivery/doorbells.ts). */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   container ??= build();
-  const { worker, queue } = container;
   logger.addContext(context);
-  const delays = new Map<string, number>();
-
-  const processRecord = async (record: SQSRecord): Promise<void> => {
-    const groupId = record.attributes.MessageGroupId ?? 'unknown';
-    if (context.getRemainingTimeInMillis() < TIME_FOR_ONE_ATTEMPT_MS) {
-      // Out of time: hand the group back at once rather than after the queue's visibility timeout.
-      await queue.delay(record.receiptHandle, 0);
-      delays.set(groupId, 0);
-      throw new RetryLater(0);
-    }
-    const parsed = DeliveryMessageSchema.safeParse(safeJson(record.body));
-    if (!parsed.success) {
-      await queue.deadLetter(record.body, groupId, record.messageId, 'not a delivery message');
-      logger.error('malformed delivery message dead-lettered', { messageId: record.messageId });
-      return;
-    }
-    const result = await worker.work(parsed.data, Number(record.attributes.ApproximateReceiveCount));
-    if (result.action === 'dead-letter') {
-      await queue.deadLetter(record.body, groupId, record.messageId, result.reason);
-      logger.error('delivery message dead-lettered', { ...parsed.data, reason: result.reason });
-    } else if (result.action === 'retry') {
-      await queue.delay(record.receiptHandle, result.delaySeconds);
-      delays.set(groupId, result.delaySeconds);
-      throw new RetryLater(result.delaySeconds);
-    } else if (result.note) {
-      logger.info('delivery not sent', { ...parsed.data, reason: result.note });
-    }
-  };
-
-  const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), {
-    context,
-    skipGroupOnError: true,
-    // Every message waiting for a retry is an expected outcome, not a function error.
-    throwOnFullBatchFailure: false,
+  const response = await answerDoorbells(event.Records, {
+    ...container,
+    hasTime: () => context.getRemainingTimeInMillis() >= TIME_FOR_ONE_ATTEMPT_MS,
+    onDeadLetter: (messageId) => logger.error('malformed delivery message dead-lettered', { messageId }),
+    onDrainError: (messageId, error) => logger.error('drain failed', { messageId, error: error as Error }),
   });
-  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  const held = heldBehindGroupHead(event.Records, failed, delays);
-  if (held.length > 0) await queue.delayAll(held);
   publishMetrics();
   return response;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -4,9 +4,10 @@ import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { sqs } from '../../shared/adapters/sqs';
 import { PendingStore } from '../../shared/batch/pending-store';
 import { required, settings } from '../../shared/config';
-import { DeliveryOutbox } from '../../shared/deliveries/outbox';
-import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { EventPins } from '../../shared/ingest/event-pins';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
 import { orderingKey } from '../../shared/ingest/producer-event';
 import { EventRouter, type RouteResult } from '../../shared/ingest/router';
@@ -16,19 +17,23 @@ import { AccountWebhooksCache } from '../../shared/webhooks/cache';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 import { METRICS } from '../../shared/wiring';
 
-let router: EventRouter | undefined;
+let container: { router: EventRouter; webhooks: AccountWebhooksCache } | undefined;
 
-function build(): EventRouter {
+function build(): { router: EventRouter; webhooks: AccountWebhooksCache } {
   const config = settings();
   const db = dynamoDb();
   const deliveries = new DeliveryRepository(db, config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
-  return new EventRouter({
-    webhooks: new AccountWebhooksCache(new WebhookRepository(db, config.TABLE_NAME)),
-    outbox: new DeliveryOutbox(deliveries, new DeliveryQueue(sqs(), required('DELIVERY_QUEUE_URL'))),
+  const state = new BacklogStateStore(db, config.TABLE_NAME, new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL')));
+  const webhooks = new AccountWebhooksCache(new WebhookRepository(db, config.TABLE_NAME));
+  const router = new EventRouter({
+    webhooks,
+    backlog: new DeliveryBacklog(deliveries, state),
     pending: new PendingStore(db, config.TABLE_NAME),
     rejected: new RejectedEventStore(db, config.TABLE_NAME),
+    pins: new EventPins(db, config.TABLE_NAME),
     onRejected: () => count(METRICS.rejectedEvents),
   });
+  return { router, webhooks };
 }
 
 /**
@@ -36,7 +41,10 @@ function build(): EventRouter {
  * fails (storage or queue trouble) is retried alone; rejected events are recorded, not failed.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const eventRouter = (router ??= build());
+  container ??= build();
+  const { router: eventRouter, webhooks } = container;
+  // Every webhook write before these events were put applies to them: each account's cached list is checked once per batch.
+  webhooks.newBatch();
   // Accounts in parallel, each account's events one after another in record order, so they
   // enqueue for their webhooks in the order they arrived.
   const routed = new Map<string, Promise<RouteResult>>();

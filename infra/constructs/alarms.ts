@@ -23,6 +23,8 @@ import { METRICS } from '../../shared/wiring';
 export interface AlarmsProps {
   /** Dead-letter queues by a short label ("Ingest"); any message in one raises an alarm. */
   readonly deadLetterQueues: Record<string, IQueue>;
+  /** Producer events waiting for the router: an alarm when the oldest has waited too long. */
+  readonly ingestQueue: IQueue;
   /** The service's functions by label; any error or throttle raises an alarm. */
   readonly functions: Record<string, IFunction>;
   /**
@@ -35,6 +37,16 @@ export interface AlarmsProps {
    * @default 25
    */
   readonly failureRatePercent?: number;
+  /**
+   * Seconds the oldest producer event may wait in the ingest queue before the alarm.
+   * @default 300
+   */
+  readonly maxIngestAgeSeconds?: number;
+  /**
+   * Seconds a webhook's due backlog may wait unanswered (the sweeper's metric) before the alarm.
+   * @default 900
+   */
+  readonly maxDueBacklogAgeSeconds?: number;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -84,6 +96,22 @@ export class Alarms extends Construct {
     );
     this.alarmAbove('RejectedEvents', rejected, 0, 'Producer events the router rejected (unknown name, bad detail).');
 
+    const ingestAge = props.ingestQueue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' });
+    this.alarmAbove('IngestAge', ingestAge, props.maxIngestAgeSeconds ?? 300, 'Producer events are waiting too long for the router.');
+    const dueBacklogAge = new Metric({
+      namespace: METRICS.namespace,
+      metricName: METRICS.oldestDueBacklogSeconds,
+      dimensionsMap: { service: METRICS.service },
+      statistic: 'Maximum',
+      period: PERIOD,
+    });
+    this.alarmAbove(
+      'DueBacklogAge',
+      dueBacklogAge,
+      props.maxDueBacklogAgeSeconds ?? 900,
+      "A webhook's due deliveries have waited unanswered too long (the sweeper's OldestDueBacklogSeconds).",
+    );
+
     const errors: IMetric[] = [];
     const throttles: IMetric[] = [];
     for (const [label, fn] of Object.entries(props.functions)) {
@@ -101,6 +129,10 @@ export class Alarms extends Construct {
         [
           new GraphWidget({ title: 'Deliveries', left: [attempts, failures], right: [failureRate], width: 12 }),
           new GraphWidget({ title: 'Dead letters and rejected events', left: deadLetterMetrics, right: [rejected], width: 12 }),
+        ],
+        [
+          new GraphWidget({ title: 'Oldest producer event waiting (s)', left: [ingestAge.with({ label: 'Ingest' })], width: 12 }),
+          new GraphWidget({ title: 'Oldest due backlog waiting (s)', left: [dueBacklogAge.with({ label: 'Backlog' })], width: 12 }),
         ],
         [
           new GraphWidget({ title: 'Function errors', left: errors, width: 12 }),

@@ -1,19 +1,22 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../../shared/config';
 import { DELIVERY_FUNCTION, DELIVERY_QUEUE } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
 
 /**
- * The FIFO delivery queue (one message group per webhook) and its FIFO dead-letter queue. They
- * exist before the functions because every function's environment names them.
+ * The FIFO delivery queue — a doorbell per webhook with work, one message group per webhook — and
+ * its FIFO dead-letter queue. They exist before the functions because every function's
+ * environment names them. High-throughput FIFO (limits and deduplication per message group), so
+ * the queue's throughput grows with the number of webhooks.
  *
- * The queue has no SQS redrive policy on purpose: the retry window needs ~2,000 receives, above
- * SQS's maxReceiveCount cap of 1,000, so the delivery handler decides when to give up and moves
- * poison or crash-looping messages to the dead-letter queue itself.
+ * The queue has no SQS redrive policy on purpose: a doorbell held through a 7-day retry window is
+ * received ~2,000 times, above SQS's maxReceiveCount cap of 1,000. Giving up is decided from each
+ * delivery's history, crash loops from progress recorded in DynamoDB, and the handler moves
+ * messages that are not doorbells to the dead-letter queue itself.
  */
 export class DeliveryQueues extends Construct {
   readonly queue: Queue;
@@ -25,6 +28,8 @@ export class DeliveryQueues extends Construct {
       fifo: true,
       // Senders pass explicit deduplication ids (one per delivery), never the body's hash.
       contentBasedDeduplication: false,
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       visibilityTimeout: Duration.seconds(DELIVERY_QUEUE.visibilityTimeoutSeconds),
       retentionPeriod: Duration.seconds(DELIVERY_QUEUE.retentionSeconds),
       encryption: QueueEncryption.SQS_MANAGED,
@@ -43,9 +48,9 @@ export class DeliveryQueues extends Construct {
     Validations.of(this.queue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'No SQS redrive policy on purpose: the 7-day retry window at one attempt per 300 s needs ~2,000 receives, ' +
-        "above SQS's maxReceiveCount cap of 1,000; the delivery handler decides when to give up and itself moves " +
-        'poison or crash-looping messages to the delivery dead-letter queue.',
+        'No SQS redrive policy on purpose: a doorbell held through the 7-day retry window at one attempt per 300 s is ' +
+        "received ~2,000 times, above SQS's maxReceiveCount cap of 1,000; giving up and crash loops are decided from " +
+        'DynamoDB, and the delivery handler itself moves messages that are not doorbells to the delivery dead-letter queue.',
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -65,7 +70,7 @@ export interface DeliveryProps extends ServiceContext {
   readonly maxConcurrency?: number;
 }
 
-/** The delivery Lambda: sends each queued delivery to its listener, serial per webhook. */
+/** The delivery Lambda: answers each doorbell by draining the webhook's backlog, serial and in order. */
 export class Delivery extends Construct {
   readonly function: IFunction;
 

@@ -170,7 +170,7 @@ export class LocalEventBus {
       for (const rule of this.options.rules) {
         if (!matchesEventPattern(rule.pattern, event)) continue;
         if ('invoke' in rule) rule.invoke(event);
-        else await this.options.sqsClient.send(new SendMessageCommand({ QueueUrl: rule.queueUrl, MessageBody: JSON.stringify(event) }));
+        else await this.options.sqsClient.send(new SendMessageCommand({ QueueUrl: rule.queueUrl, MessageBody: withDetailAsSent(event, entry.Detail!) }));
       }
     } catch (error) {
       // AWS would retry the target; here the producer is told, so the event is not lost.
@@ -182,6 +182,15 @@ export class LocalEventBus {
 
 function invalid(parameter: string, reason: string): ResultEntry {
   return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${parameter} is not valid. Reason: ${reason}` };
+}
+
+/**
+ * The event's JSON with the producer's Detail text as it was sent, as EventBridge passes it on:
+ * parsing and printing it again would change numbers a double cannot hold (beyond 2^53).
+ */
+function withDetailAsSent(event: EventBridgeEvent<string, unknown>, detail: string): string {
+  const { detail: _parsed, ...envelope } = event;
+  return `${JSON.stringify(envelope).slice(0, -1)},"detail":${detail}}`;
 }
 
 /** AWS's entry size: 14 bytes for a Time, plus the UTF-8 bytes of Source, DetailType, Detail and each Resource. */

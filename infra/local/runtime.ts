@@ -8,10 +8,26 @@ import { handler as aggregatorHandler } from '../../functions/aggregator/handler
 import { handler as apiHandler } from '../../functions/api/handler';
 import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
+import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
+import { dynamoDb } from '../../shared/adapters/dynamodb';
 import { PendingStore } from '../../shared/batch/pending-store';
+import { BacklogStateStore } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
+import { sweepDoorbells } from '../../shared/delivery/sweeper';
 import { ConfigError, DEFAULTS, describeIssues, resetSettings, SHARED_RULES } from '../../shared/config';
-import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
+import {
+  AGGREGATOR_FUNCTION,
+  BATCH_CONTINUATION_EVENT_PATTERN,
+  DELIVERY_FUNCTION,
+  DELIVERY_QUEUE,
+  INGEST_EVENT_PATTERN,
+  INGEST_QUEUE,
+  ROUTER_FUNCTION,
+  SWEEPER,
+  SWEEPER_FUNCTION,
+} from '../../shared/wiring';
+import { buildConsole } from '../../console/build';
 import { LocalTokens } from './auth';
 import { LocalDataKeys } from './data-keys';
 import { LocalApiServer } from './api-server';
@@ -38,6 +54,8 @@ export const LocalEnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   EVENT_BUS_NAME: SHARED_RULES.eventBusName,
   BATCH_SCHEDULE: SHARED_RULES.batchSchedule({ allowSeconds: true }),
+  /** When the sweeper looks for overdue doorbells; locally also `rate(N seconds)`. */
+  SWEEP_SCHEDULE: z.string().min(1).default(SWEEPER.schedule),
   ALLOW_PRIVATE_TARGETS: flag.default(true),
   TABLE_NAME: z.string().min(1).default('lms-webhooks'),
   ACCOUNT_CLAIM: SHARED_RULES.accountClaim,
@@ -195,6 +213,22 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
       region,
     });
     stops.push(() => batchSchedule.stop());
+    const sweepSchedule = startScheduler({
+      expression: env.SWEEP_SCHEDULE,
+      handler: sweeperHandler,
+      functionName: 'sweeper',
+      functionTimeoutMs: SWEEPER_FUNCTION.timeoutSeconds * 1000,
+      ruleName: 'sweep-schedule',
+      region,
+    });
+    stops.push(() => sweepSchedule.stop());
+    // Nothing of an earlier run is in flight now: doorbells due by now are rung again at once, so
+    // one lost with a killed process does not wait for the sweeper's overdue time.
+    await sweepDoorbells(new BacklogStateStore(dynamoDb(), env.TABLE_NAME, new DoorbellQueue(sqsClient, queues.deliveryQueueUrl)), { overdueAfterSeconds: 0 });
+
+    // Built on every start, so the page always matches the checkout; the api handler serves it as in AWS.
+    process.env.CONSOLE_ASSETS_DIR = await buildConsole(join(dataDir, 'console'));
+    resetSettings();
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens, requireScopes: env.REQUIRE_SCOPES });

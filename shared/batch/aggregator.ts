@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DeliveryOutbox } from '../deliveries/outbox';
+import type { DeliveryBacklog } from '../deliveries/backlog';
 import { chunkForBatches, type LmsEvent } from '../delivery/envelope';
 import type { Webhook } from '../webhooks/model';
 import { parseScheduleExpression } from '../schedule';
@@ -8,10 +8,11 @@ import type { DueWebhook, Lease, PendingEvent, PendingStore } from './pending-st
 /**
  * The scheduled batch flush. Each run finds the webhooks with pending batch events, takes each
  * one's lease (so overlapping runs never work on the same backlog), packs the backlog in order into
- * ALM envelopes of at most `maxEvents` events and 256 KB, and hands each one to the delivery outbox
- * — the same path, auth, signing, log, retries and ordering as real-time events. Events leave the
- * store only after their delivery is enqueued: a crash in between may send them twice (listeners
- * dedupe by eventId; the chunk's idempotency key usually prevents even that), never lose them.
+ * ALM envelopes of at most `maxEvents` events and 256 KB, and writes each one into the webhook's
+ * delivery backlog — the same path, auth, signing, log, retries and ordering as real-time events.
+ * Events of a webhook that is inactive or disabled at the flush become SKIPPED deliveries
+ * (redeliverable), as in real time. Events leave the store only after their delivery is written: a
+ * crash in between writes the same chunk again, which its deterministic id makes one delivery.
  * A run that runs out of time hands the rest to a continuation run.
  */
 export const BATCH_MAX_BYTES = 256 * 1024;
@@ -28,7 +29,7 @@ const DEFAULT_PAGE_SIZE = 1000;
 export interface AggregatorDependencies {
   readonly store: PendingStore;
   readonly webhooks: { get(accountId: number, webhookId: string): Promise<Webhook | undefined> };
-  readonly outbox: Pick<DeliveryOutbox, 'enqueue'>;
+  readonly backlog: Pick<DeliveryBacklog, 'enqueue'>;
   /** BATCH_SCHEDULE, recorded with each run that has work so the API can tell when the next flush is due. */
   readonly scheduleExpression: string;
   readonly maxEvents: number;
@@ -58,9 +59,11 @@ export interface FlushInvocation extends ScheduledFlush {
 export interface FlushReport {
   readonly dueWebhooks: number;
   readonly flushedEvents: number;
-  /** Deliveries handed to the outbox: one request each. */
+  /** Deliveries written to the backlog: one request each. */
   readonly requests: number;
-  /** Events of webhooks that were deactivated or deleted before the flush: not sent. */
+  /** Events of webhooks that were inactive or disabled at the flush: logged as SKIPPED, not sent. */
+  readonly skippedEvents: number;
+  /** Events of webhooks deleted before the flush: there is no log to keep them in. */
   readonly droppedEvents: number;
   /** Webhooks another run was flushing. */
   readonly busyWebhooks: number;
@@ -81,6 +84,7 @@ interface Window {
 interface WebhookOutcome {
   flushed: number;
   requests: number;
+  skipped: number;
   dropped: number;
   /** `settling`: the trailing part-full request waits for the burst still arriving. */
   state: 'drained' | 'unfinished' | 'settling' | 'busy' | 'failed';
@@ -120,7 +124,7 @@ export async function flushDueWebhooks(deps: AggregatorDependencies, invocation:
     schedulePeriodMs: schedulePeriodMs(deps.scheduleExpression),
   };
   const due = await deps.store.dueWebhooks();
-  const report = { dueWebhooks: due.length, flushedEvents: 0, requests: 0, droppedEvents: 0, busyWebhooks: 0, failedWebhooks: 0, unfinished: false, continued: false };
+  const report = { dueWebhooks: due.length, flushedEvents: 0, requests: 0, skippedEvents: 0, droppedEvents: 0, busyWebhooks: 0, failedWebhooks: 0, unfinished: false, continued: false };
   // Nothing pending: no writes at all.
   if (due.length === 0) return report;
   if (invocation.generation === 0) await deps.store.recordRun({ expression: deps.scheduleExpression, firedAt: invocation.firedAt });
@@ -136,6 +140,7 @@ export async function flushDueWebhooks(deps: AggregatorDependencies, invocation:
       const outcome = await flushWebhook(deps, window, next);
       report.flushedEvents += outcome.flushed;
       report.requests += outcome.requests;
+      report.skippedEvents += outcome.skipped;
       report.droppedEvents += outcome.dropped;
       if (outcome.state === 'busy') report.busyWebhooks++;
       if (outcome.state === 'failed') report.failedWebhooks++;
@@ -144,7 +149,7 @@ export async function flushDueWebhooks(deps: AggregatorDependencies, invocation:
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? DEFAULT_CONCURRENCY, queue.length) }, worker));
 
-  const progressed = report.flushedEvents + report.droppedEvents > 0;
+  const progressed = report.flushedEvents + report.skippedEvents + report.droppedEvents > 0;
   if (report.unfinished && progressed && invocation.generation < MAX_CONTINUATIONS) {
     await deps.continueLater({ firedAt: invocation.firedAt, generation: invocation.generation + 1 });
     report.continued = true;
@@ -154,36 +159,37 @@ export async function flushDueWebhooks(deps: AggregatorDependencies, invocation:
 
 async function flushWebhook(deps: AggregatorDependencies, window: Window, due: DueWebhook): Promise<WebhookOutcome> {
   const now = deps.now ?? Date.now;
-  const outcome: WebhookOutcome = { flushed: 0, requests: 0, dropped: 0, state: 'unfinished' };
+  const outcome: WebhookOutcome = { flushed: 0, requests: 0, skipped: 0, dropped: 0, state: 'unfinished' };
   let lease: Lease | undefined;
   try {
     lease = await deps.store.acquireLease(due.webhookId, window.runId, window.leaseUntil);
     if (!lease) return { ...outcome, state: 'busy' };
     const webhook = await deps.webhooks.get(lease.accountId, lease.webhookId);
-    // Deactivated, disabled or deleted before the flush: its events are not sent.
-    const target = webhook?.status === 'ACTIVE' ? webhook : undefined;
+    // Inactive or disabled at the flush: logged as SKIPPED (redeliverable), not sent.
+    const skippedBecause = webhook && webhook.status !== 'ACTIVE' ? `webhook is ${webhook.status}` : undefined;
     let carried: PendingEvent[] = [];
     let settling = false;
     let after: string | undefined;
     while (now() < window.stopAt) {
       const page = await deps.store.read(lease.webhookId, { limit: deps.pageSize ?? DEFAULT_PAGE_SIZE, ...(after !== undefined && { after }) });
       const last = page.nextKey === undefined;
-      if (!target) {
+      if (!webhook) {
         await deps.store.remove(lease, page.items);
         outcome.dropped += page.items.length;
       } else {
-        const chunks = chunk(deps, target.accountId, [...carried, ...page.items]);
+        const chunks = chunk(deps, webhook.accountId, [...carried, ...page.items]);
         // The last chunk of a page may still fill up from the next page, or, at the end of the
         // backlog, from events still arriving.
         carried = last ? [] : (chunks.pop() ?? []);
-        if (last && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, window.schedulePeriodMs, now())) {
+        if (last && !skippedBecause && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, window.schedulePeriodMs, now())) {
           chunks.pop();
           settling = true;
         }
         for (const events of chunks) {
           if (now() >= window.stopAt) return outcome;
-          await send(deps, target, lease, events);
-          outcome.flushed += events.length;
+          await write(deps, webhook, lease, events, skippedBecause);
+          if (skippedBecause) outcome.skipped += events.length;
+          else outcome.flushed += events.length;
           outcome.requests++;
         }
       }
@@ -203,7 +209,7 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
   }
 }
 
-/** Request-sized chunks in order; each keeps its store entries, which are deleted once it is enqueued. */
+/** Request-sized chunks in order; each keeps its store entries, which are deleted once it is written. */
 function chunk(deps: AggregatorDependencies, accountId: number, pending: readonly PendingEvent[]): PendingEvent[][] {
   const entryOf = new Map<LmsEvent, PendingEvent>(pending.map((p) => [p.event, p]));
   const chunks = chunkForBatches(
@@ -213,15 +219,23 @@ function chunk(deps: AggregatorDependencies, accountId: number, pending: readonl
   return chunks.map((events) => events.map((event) => entryOf.get(event)!));
 }
 
-async function send(deps: AggregatorDependencies, webhook: Webhook, lease: Lease, entries: readonly PendingEvent[]): Promise<void> {
+async function write(deps: AggregatorDependencies, webhook: Webhook, lease: Lease, entries: readonly PendingEvent[], skippedBecause?: string): Promise<void> {
   const events = entries.map((e) => e.event);
-  await deps.outbox.enqueue({
+  const delivery = {
     webhook,
-    events,
-    kind: 'batch',
-    // The same chunk enqueued again (a run that stopped before deleting it) is delivered once.
+    kind: 'batch' as const,
+    // The same chunk written again (a run that stopped before deleting it) is one delivery.
     idempotencyKey: `batch:${createHash('sha256').update(events.map((e) => e.eventId).join('\n')).digest('base64url')}`,
     arrivedAt: Math.min(...entries.map((e) => e.arrivedAt)),
-  });
+  };
+  try {
+    await deps.backlog.enqueue({ ...delivery, events, ...(skippedBecause !== undefined && { unsent: { status: 'SKIPPED', reason: skippedBecause } }) });
+  } catch (error) {
+    // DynamoDB refuses the item itself: retrying would block the webhook's batch events behind it
+    // for good. It is logged FAILED with the reason, its events listed by id, and the flush goes on.
+    if ((error as Error).name !== 'ValidationException') throw error;
+    const reason = `the request could not be stored (${(error as Error).message.slice(0, 200)}); its events are listed without their data`;
+    await deps.backlog.enqueue({ ...delivery, events: events.map((e) => ({ ...e, data: {} })), unsent: { status: 'FAILED', reason } });
+  }
   await deps.store.remove(lease, entries);
 }

@@ -8,10 +8,10 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LmsEvent } from '../delivery/envelope';
 import { nextFireTime, parseScheduleExpression } from '../schedule';
+import { queryShards, shardOf } from '../storage/sharded-index';
 import type { Webhook } from '../webhooks/model';
 
 /**
@@ -180,34 +180,18 @@ export class PendingStore {
 
   /** Webhooks with pending events, longest waiting first within each shard: one Query per shard page, no scan. */
   async dueWebhooks(): Promise<DueWebhook[]> {
-    const shards = await Promise.all(
-      Array.from({ length: DUE_SHARDS }, async (_, shard) => {
-        const due: DueWebhook[] = [];
-        let startKey: Record<string, unknown> | undefined;
-        do {
-          const page = await this.db.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              IndexName: 'gsi1',
-              KeyConditionExpression: 'gsi1pk = :shard',
-              ExpressionAttributeValues: { ':shard': pendingKeys.dueIndex(shard) },
-              ProjectionExpression: 'webhookId, accountId, leaseUntil',
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            due.push({
-              webhookId: String(item.webhookId),
-              accountId: Number(item.accountId),
-              ...(typeof item.leaseUntil === 'number' && { leaseUntil: item.leaseUntil }),
-            });
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey);
-        return due;
-      }),
-    );
-    return shards.flat();
+    const items = await queryShards(this.db, DUE_SHARDS, (shard) => ({
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :shard',
+      ExpressionAttributeValues: { ':shard': pendingKeys.dueIndex(shard) },
+      ProjectionExpression: 'webhookId, accountId, leaseUntil',
+    }));
+    return items.map((item) => ({
+      webhookId: String(item.webhookId),
+      accountId: Number(item.accountId),
+      ...(typeof item.leaseUntil === 'number' && { leaseUntil: item.leaseUntil }),
+    }));
   }
 
   /** Takes the webhook's flush lease until `until` (epoch ms), unless another run holds it or nothing is pending. */
@@ -424,5 +408,5 @@ function pad(ms: number): string {
 }
 
 function dueShard(webhookId: string): number {
-  return createHash('sha256').update(webhookId).digest().readUInt32BE(0) % DUE_SHARDS;
+  return shardOf(webhookId, DUE_SHARDS);
 }

@@ -10,8 +10,12 @@ export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] a
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export type DeliveryKind = 'realtime' | 'batch' | 'test';
 
-/** What the log keeps of a listener's answer. */
-export const STORED_RESPONSE_BYTES = 2 * 1024;
+/**
+ * What the log keeps of a listener's answer, and of how many attempts: the history lives in the
+ * delivery item, and DynamoDB bills each attempt's write by the item's size, so both are bounded.
+ */
+export const STORED_RESPONSE_BYTES = 1024;
+export const STORED_ATTEMPTS = 10;
 
 export interface Attempt {
   readonly number: number;
@@ -37,6 +41,8 @@ export interface Delivery {
   readonly updatedAt: string;
   readonly nextAttemptAt?: string;
   readonly redeliveries: number;
+  /** The latest attempts (at most STORED_ATTEMPTS), oldest first; `attemptCount` counts them all. */
+  readonly attempts: readonly Attempt[];
 }
 
 export const AttemptViewSchema = z.object({
@@ -93,10 +99,12 @@ export function truncateResponse(body: string | undefined): string | undefined {
   return bytes.subarray(0, STORED_RESPONSE_BYTES).toString('utf8').replace(/\uFFFD$/, '');
 }
 
-/** The delivery queue's message: just the keys; the payload stays in DynamoDB (no 256 KB worries). */
-export const DeliveryMessageSchema = z.strictObject({
+/**
+ * The delivery queue's message: a doorbell saying "this webhook's backlog has work". The backlog
+ * itself (order, payloads, what is still due) lives in DynamoDB.
+ */
+export const DoorbellSchema = z.strictObject({
   accountId: z.number().int().positive(),
   webhookId: z.string().min(1).max(64),
-  deliveryId: z.string().min(1).max(64),
 });
-export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;
+export type Doorbell = z.infer<typeof DoorbellSchema>;

@@ -1,60 +1,50 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LmsEvent } from '../delivery/envelope';
 import { ConflictError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import { keys } from '../storage/table';
-import type { Attempt, Delivery, DeliveryStatus } from './model';
+import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } from './model';
 
 /**
- * The delivery log (see shared/storage/table.ts): in the webhook's partition, `DELIVERY#<id>` items
- * (newest first by id), `ATTEMPT#<deliveryId>#<n>` items, and `DEDUP#<key>` markers that make
- * enqueueing idempotent. The sparse GSI indexes deliveries by webhook and status for the filter.
+ * The delivery log, which is also each webhook's ordered backlog (see shared/storage/table.ts):
+ * `DELIVERY#<id>` items in the webhook's partition, one per request, holding the events (as the
+ * JSON text they arrived as) and the latest attempts. Ids start with the event time, so the
+ * partition reads oldest-first as the backlog and newest-first as the log.
+ *
+ * The status filter's sparse GSI holds only FAILED and SKIPPED deliveries (keys only): PENDING ones
+ * are the backlog from the drain's cursor, SUCCEEDED ones are the rest.
  */
-const ATTEMPT_NUMBER_WIDTH = 6;
-
 export const deliveryKeys = {
-  attempt: (deliveryId: string, number: number) => `ATTEMPT#${deliveryId}#${String(number).padStart(ATTEMPT_NUMBER_WIDTH, '0')}`,
-  attempts: (deliveryId: string) => `ATTEMPT#${deliveryId}#`,
-  dedup: (key: string) => `DEDUP#${key}`,
   byStatus: (webhookId: string, status: DeliveryStatus) => `WEBHOOK#${webhookId}#STATUS#${status}`,
+  /** The sort key just above every delivery's. */
+  end: 'DELIVERY#~',
 };
+
+const INDEXED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['FAILED', 'SKIPPED']);
+const SECONDS_PER_DAY = 24 * 3600;
+
+export interface AttemptOutcomeChange {
+  readonly status: DeliveryStatus;
+  readonly nextAttemptAt?: string;
+  readonly statusReason?: string;
+}
 
 export class DeliveryRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly ttlDays: number,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /**
-   * Stores a new delivery, unless `idempotencyKey` was used before for this webhook: then nothing
-   * is written and the earlier delivery's id is returned.
-   */
-  async create(delivery: Delivery, idempotencyKey?: string): Promise<{ duplicateOf?: string }> {
-    const deliveryPut = { TableName: this.tableName, Item: this.toItem(delivery), ConditionExpression: 'attribute_not_exists(pk)' };
-    if (idempotencyKey === undefined) {
-      await this.db.send(new PutCommand(deliveryPut));
-      return {};
-    }
-    const marker = {
-      pk: keys.webhook(delivery.webhookId),
-      sk: deliveryKeys.dedup(idempotencyKey),
-      deliveryId: delivery.id,
-      expiresAt: this.expiry(delivery.createdAt),
-    };
+  /** Writes a new delivery unless one with its id exists: returns false for a repeat (idempotent ingest). */
+  async put(delivery: Delivery): Promise<boolean> {
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [{ Put: { TableName: this.tableName, Item: marker, ConditionExpression: 'attribute_not_exists(pk)' } }, { Put: deliveryPut }],
-        }),
-      );
-      return {};
+      await this.db.send(new PutCommand({ TableName: this.tableName, Item: this.toItem(delivery), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException) || error.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed') throw error;
-      const { Item } = await this.db.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk: marker.pk, sk: marker.sk }, ConsistentRead: true }),
-      );
-      return { duplicateOf: String(Item?.deliveryId) };
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
     }
   }
 
@@ -65,100 +55,126 @@ export class DeliveryRepository {
     return Item ? fromItem(Item) : undefined;
   }
 
-  async list(webhookId: string, options: { status?: DeliveryStatus; limit: number; nextToken?: string }): Promise<Page<Delivery>> {
-    const query = options.status
-      ? {
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': deliveryKeys.byStatus(webhookId, options.status) },
-          ExclusiveStartKey: decodePageToken(options.nextToken, {
-            equal: { gsi1pk: deliveryKeys.byStatus(webhookId, options.status), pk: keys.webhook(webhookId) },
-            prefixed: { sk: keys.delivery('') },
-            other: ['gsi1sk'],
-          }),
-        }
-      : {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.webhook(webhookId), ':prefix': keys.delivery('') },
-          ExclusiveStartKey: decodePageToken(options.nextToken, { equal: { pk: keys.webhook(webhookId) }, prefixed: { sk: keys.delivery('') } }),
-        };
-    const result = await this.db.send(new QueryCommand({ TableName: this.tableName, ...query, ScanIndexForward: false, Limit: options.limit }));
+  /** A page of the backlog, oldest first, from `from` (a sort-key bound, inclusive); strongly consistent. */
+  async backlogPage(webhookId: string, from: string, limit: number): Promise<Delivery[]> {
+    const { Items } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :end',
+        ExpressionAttributeValues: { ':pk': keys.webhook(webhookId), ':from': keys.delivery(from), ':end': deliveryKeys.end },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map(fromItem);
+  }
+
+  /** The log, newest first. `pendingFrom`: where the webhook's backlog starts (PENDING ones are all at or above it). */
+  async list(webhookId: string, options: { status?: DeliveryStatus; limit: number; nextToken?: string; pendingFrom?: string }): Promise<Page<Delivery>> {
+    if (options.status !== undefined && INDEXED_STATUSES.has(options.status)) return this.listIndexed(webhookId, options.status, options);
+    const pk = keys.webhook(webhookId);
+    const from = options.status === 'PENDING' ? keys.delivery(options.pendingFrom ?? '') : keys.delivery('');
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :end',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':end': deliveryKeys.end, ...(options.status && { ':status': options.status }) },
+        ...(options.status && { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
+        ExclusiveStartKey: decodePageToken(options.nextToken, { equal: { pk }, prefixed: { sk: keys.delivery('') } }),
+        ScanIndexForward: false,
+        Limit: options.limit,
+      }),
+    );
     const nextToken = encodePageToken(result.LastEvaluatedKey);
     return { items: (result.Items ?? []).map(fromItem), ...(nextToken && { nextToken }) };
   }
 
-  /** One page of a delivery's attempts, oldest first: a delivery retried for days has thousands. */
-  async attempts(webhookId: string, deliveryId: string, options: { limit: number; nextToken?: string }): Promise<Page<Attempt>> {
-    const pk = keys.webhook(webhookId);
-    const prefix = deliveryKeys.attempts(deliveryId);
+  private async listIndexed(webhookId: string, status: DeliveryStatus, options: { limit: number; nextToken?: string }): Promise<Page<Delivery>> {
+    const gsi1pk = deliveryKeys.byStatus(webhookId, status);
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': gsi1pk },
+        ExclusiveStartKey: decodePageToken(options.nextToken, { equal: { gsi1pk, pk: keys.webhook(webhookId) }, prefixed: { sk: keys.delivery('') }, other: ['gsi1sk'] }),
+        ScanIndexForward: false,
         Limit: options.limit,
-        ExclusiveStartKey: decodePageToken(options.nextToken, { equal: { pk }, prefixed: { sk: prefix } }),
       }),
     );
-    const items = (result.Items ?? []).map(({ pk: _pk, sk: _sk, expiresAt: _ttl, ...attempt }) => attempt as unknown as Attempt);
+    const ids = (result.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
+    // The index holds keys only: the entries themselves come from the table, in the index's order.
+    const found = new Map<string, Delivery>();
+    if (ids.length > 0) {
+      let request: Record<string, unknown>[] | undefined = ids;
+      while (request && request.length > 0) {
+        const answer: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request } } }));
+        for (const item of answer.Responses?.[this.tableName] ?? []) found.set(String(item.sk), fromItem(item));
+        request = answer.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
     const nextToken = encodePageToken(result.LastEvaluatedKey);
+    // An entry whose status moved on since the index was read no longer belongs in this list.
+    const items = ids.map((id) => found.get(id.sk)).filter((d): d is Delivery => d?.status === status);
     return { items, ...(nextToken && { nextToken }) };
   }
 
   /**
-   * Logs an attempt and moves the delivery on, atomically. The attempt-count condition makes a
-   * second worker on the same message (a duplicate receive) fail instead of double-counting.
+   * Records an attempt in the delivery itself and moves it on: one write. The attempt-count
+   * condition makes a second drain of the same delivery fail instead of double-counting.
    */
-  async recordAttempt(
-    delivery: Delivery,
-    attempt: Attempt,
-    next: { status: DeliveryStatus; nextAttemptAt?: string; statusReason?: string },
-  ): Promise<Delivery> {
+  async recordAttempt(delivery: Delivery, attempt: Attempt, next: AttemptOutcomeChange): Promise<Delivery> {
     const updated: Delivery = {
       ...withoutOptional(delivery),
       status: next.status,
       attemptCount: attempt.number,
       updatedAt: attempt.at,
+      attempts: [...delivery.attempts, attempt].slice(-STORED_ATTEMPTS),
       ...(next.nextAttemptAt !== undefined && { nextAttemptAt: next.nextAttemptAt }),
       ...(next.statusReason !== undefined && { statusReason: next.statusReason }),
     };
     await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                pk: keys.webhook(delivery.webhookId),
-                sk: deliveryKeys.attempt(delivery.id, attempt.number),
-                ...attempt,
-                expiresAt: this.expiry(delivery.createdAt),
-              },
-            },
-          },
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: this.toItem(updated),
-              ConditionExpression: 'attemptCount = :previous AND #status = :pending',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':previous': delivery.attemptCount, ':pending': 'PENDING' },
-            },
-          },
-        ],
+      new PutCommand({
+        TableName: this.tableName,
+        Item: this.toItem(updated),
+        ConditionExpression: 'attemptCount = :previous AND #status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':previous': delivery.attemptCount, ':pending': 'PENDING' },
       }),
     );
     return updated;
   }
 
-  /** Ends a pending delivery without an attempt (its webhook is gone, inactive or disabled). */
-  async skip(delivery: Delivery, reason: string, at: string): Promise<void> {
-    await this.setStatus(delivery, { status: 'SKIPPED', statusReason: reason, updatedAt: at }, 'PENDING');
+  /** Ends a pending delivery without an attempt (its webhook is gone, inactive or disabled, or it cannot be sent). */
+  async finishUnsent(delivery: Delivery, status: 'SKIPPED' | 'FAILED', reason: string): Promise<void> {
+    const at = this.now().toISOString();
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.webhook(delivery.webhookId), sk: keys.delivery(delivery.id) },
+        UpdateExpression: 'SET #status = :status, statusReason = :reason, updatedAt = :at, gsi1pk = :gsi, gsi1sk = :id, expiresAt = :ttl REMOVE nextAttemptAt',
+        ConditionExpression: '#status = :pending AND attemptCount = :attempts',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ':reason': reason,
+          ':at': at,
+          ':gsi': deliveryKeys.byStatus(delivery.webhookId, status),
+          ':id': delivery.id,
+          ':ttl': this.expiry(),
+          ':pending': 'PENDING',
+          ':attempts': delivery.attemptCount,
+        },
+      }),
+    );
   }
 
-  /** Puts a finished delivery back to PENDING with a fresh retry window (redeliver). */
-  async requeue(delivery: Delivery, at: Date): Promise<Delivery> {
-    if (delivery.status === 'PENDING') throw new ConflictError('This delivery is still pending; it will be retried.');
+  /**
+   * Makes a delivery due again with a fresh retry window (redeliver): a finished one, or a PENDING
+   * one whose doorbell may be lost. Its attempts are kept.
+   */
+  async requeue(delivery: Delivery): Promise<Delivery> {
+    const at = this.now();
     const updated: Delivery = {
       ...withoutOptional(delivery),
       status: 'PENDING',
@@ -171,50 +187,34 @@ export class DeliveryRepository {
         new PutCommand({
           TableName: this.tableName,
           Item: this.toItem(updated),
-          ConditionExpression: '#status = :previous AND redeliveries = :redeliveries',
+          ConditionExpression: '#status = :previous AND redeliveries = :redeliveries AND attemptCount = :attempts',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':previous': delivery.status, ':redeliveries': delivery.redeliveries },
+          ExpressionAttributeValues: { ':previous': delivery.status, ':redeliveries': delivery.redeliveries, ':attempts': delivery.attemptCount },
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') throw new ConflictError('This delivery was changed meanwhile; try again.');
+      if ((error as Error).name === 'ConditionalCheckFailedException') throw new ConflictError('This delivery was changed meanwhile (it may be being sent); try again.');
       throw error;
     }
     return updated;
   }
 
-  private async setStatus(delivery: Delivery, change: { status: DeliveryStatus; statusReason: string; updatedAt: string }, expected: DeliveryStatus) {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: keys.webhook(delivery.webhookId), sk: keys.delivery(delivery.id) },
-        UpdateExpression: 'SET #status = :status, statusReason = :reason, updatedAt = :at, gsi1pk = :gsi REMOVE nextAttemptAt',
-        ConditionExpression: '#status = :expected',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':status': change.status,
-          ':reason': change.statusReason,
-          ':at': change.updatedAt,
-          ':gsi': deliveryKeys.byStatus(delivery.webhookId, change.status),
-          ':expected': expected,
-        },
-      }),
-    );
-  }
-
-  private toItem(delivery: Delivery): Record<string, unknown> {
+  toItem(delivery: Delivery): Record<string, unknown> {
+    const { events, ...rest } = delivery;
     return {
       pk: keys.webhook(delivery.webhookId),
       sk: keys.delivery(delivery.id),
-      gsi1pk: deliveryKeys.byStatus(delivery.webhookId, delivery.status),
-      gsi1sk: delivery.id,
-      expiresAt: this.expiry(delivery.createdAt),
-      ...delivery,
+      ...(INDEXED_STATUSES.has(delivery.status) && { gsi1pk: deliveryKeys.byStatus(delivery.webhookId, delivery.status), gsi1sk: delivery.id }),
+      // Every write counts the log's lifetime afresh, so a delivery still being retried never expires.
+      expiresAt: this.expiry(),
+      ...rest,
+      // JSON text: whatever the producer's JSON held is stored exactly, with no attribute mapping.
+      events: JSON.stringify(events),
     };
   }
 
-  private expiry(createdAt: string): number {
-    return Math.floor(Date.parse(createdAt) / 1000) + this.ttlDays * 24 * 3600;
+  private expiry(): number {
+    return Math.floor(this.now().getTime() / 1000) + this.ttlDays * SECONDS_PER_DAY;
   }
 }
 
@@ -225,6 +225,6 @@ function withoutOptional(delivery: Delivery): Delivery {
 }
 
 function fromItem(item: Record<string, unknown>): Delivery {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _ttl, ...delivery } = item;
-  return delivery as unknown as Delivery;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _ttl, events, attempts, ...delivery } = item;
+  return { ...(delivery as unknown as Delivery), events: JSON.parse(String(events)) as LmsEvent[], attempts: (attempts as Attempt[] | undefined) ?? [] };
 }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
-import { eventInfoFor } from '../delivery/envelope';
+import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { attemptFrom, buildRequest } from '../delivery/worker';
 import { newId, ID_PATTERN } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
-import type { Page } from '../storage/pagination';
+import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
-import type { DeliveryOutbox } from './outbox';
+import type { BacklogStateStore, DeliveryBacklog } from './backlog';
 import type { DeliveryRepository } from './repository';
 
 export const TEST_EVENT_NAME = 'WEBHOOK_TEST';
@@ -24,8 +24,8 @@ export interface TestResult {
 
 export interface DeliveryServiceOptions {
   readonly repository: DeliveryRepository;
-  /** Built on first use: only redelivery needs the queue. */
-  readonly outbox: () => DeliveryOutbox;
+  /** Built on first use: only redelivery and the PENDING filter need the backlog. */
+  readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read'> };
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   readonly allowPrivateTargets: boolean;
   readonly now?: () => Date;
@@ -40,56 +40,64 @@ export class DeliveryService {
   }
 
   async list(webhook: Webhook, query: { status?: DeliveryStatus; limit: number; nextToken?: string }): Promise<Page<DeliveryView>> {
-    const page = await this.options.repository.list(webhook.id, query);
+    // PENDING deliveries are the backlog: all at or above the drain's cursor.
+    const pendingFrom = query.status === 'PENDING' ? (await this.options.backlog().state.read(webhook.id))?.cursor : undefined;
+    const page = await this.options.repository.list(webhook.id, { ...query, ...(pendingFrom !== undefined && { pendingFrom }) });
     return { ...page, items: page.items.map(toDeliveryView) };
   }
 
   /** The delivery with one page of its attempts; `attemptsNextToken` continues them. */
   async get(webhook: Webhook, deliveryId: string, page: { limit: number; nextToken?: string }): Promise<DeliveryDetailView> {
     const delivery = await this.find(webhook, deliveryId);
-    const attempts = await this.options.repository.attempts(webhook.id, delivery.id, page);
-    return { ...toDeliveryView(delivery), attempts: attempts.items, ...(attempts.nextToken && { attemptsNextToken: attempts.nextToken }) };
+    // The latest attempts live in the delivery itself (at most STORED_ATTEMPTS), paged here.
+    const after = decodePageToken(page.nextToken, { equal: { delivery: delivery.id }, prefixed: { after: 'ATTEMPT#' } });
+    const from = after ? Number(after.after.slice('ATTEMPT#'.length)) : 0;
+    const attempts = delivery.attempts.filter((a) => a.number > from).slice(0, page.limit);
+    const last = attempts[attempts.length - 1];
+    const more = last !== undefined && delivery.attempts.some((a) => a.number > last.number);
+    const attemptsNextToken = more ? encodePageToken({ delivery: delivery.id, after: `ATTEMPT#${last.number}` }) : undefined;
+    return { ...toDeliveryView(delivery), attempts, ...(attemptsNextToken && { attemptsNextToken }) };
   }
 
   async redeliver(webhook: Webhook, deliveryId: string): Promise<DeliveryView> {
     if (webhook.status !== 'ACTIVE') throw new ConflictError(`The webhook is ${webhook.status}; activate it before redelivering.`);
     const delivery = await this.find(webhook, deliveryId);
-    return toDeliveryView(await this.options.outbox().redeliver(delivery));
+    return toDeliveryView(await this.options.backlog().writer.redeliver(delivery));
   }
 
-  /** Sends a test event now, signed like any delivery, logs it, and reports the listener's answer. */
+  /** Sends a test event now, signed like any delivery, logs it (one write, once finished), and reports the listener's answer. */
   async test(webhook: WebhookWithCredentials): Promise<TestResult> {
     const at = this.now();
-    const delivery: Delivery = {
-      id: newId('msg', at.getTime()),
-      webhookId: webhook.id,
-      accountId: webhook.accountId,
-      kind: 'test',
-      status: 'PENDING',
-      events: [
-        {
-          eventId: randomUUID(),
-          eventName: TEST_EVENT_NAME,
-          timestamp: at.getTime(),
-          eventInfo: eventInfoFor(at.getTime(), 0),
-          data: { webhookId: webhook.id, message: 'A test event: your listener is reachable.' },
-        },
-      ],
-      attemptCount: 0,
-      firstArrivedAt: at.getTime(),
-      createdAt: at.toISOString(),
-      updatedAt: at.toISOString(),
-      redeliveries: 0,
-    };
-    await this.options.repository.create(delivery);
-    const outcome = await this.options.send(buildRequest(webhook, delivery, at), {
+    const events: LmsEvent[] = [
+      {
+        eventId: randomUUID(),
+        eventName: TEST_EVENT_NAME,
+        timestamp: at.getTime(),
+        eventInfo: eventInfoFor(at.getTime(), 0),
+        data: { webhookId: webhook.id, message: 'A test event: your listener is reachable.' },
+      },
+    ];
+    const id = newId('msg', at.getTime());
+    const outcome = await this.options.send(buildRequest(webhook, { id, accountId: webhook.accountId, events }, at), {
       allowPrivate: this.options.allowPrivateTargets,
       ...TEST_REQUEST_TIMEOUTS,
     });
     const attempt = attemptFrom(1, at, outcome);
-    await this.options.repository.recordAttempt(delivery, attempt, {
+    // Written finished, never PENDING: the webhook's drain must not send it again.
+    await this.options.repository.put({
+      id,
+      webhookId: webhook.id,
+      accountId: webhook.accountId,
+      kind: 'test',
       status: outcome.ok ? 'SUCCEEDED' : 'FAILED',
       ...(!outcome.ok && { statusReason: `test request failed: ${outcome.error ?? 'unknown'}` }),
+      events,
+      attemptCount: 1,
+      attempts: [attempt],
+      firstArrivedAt: at.getTime(),
+      createdAt: at.toISOString(),
+      updatedAt: attempt.at,
+      redeliveries: 0,
     });
     return {
       delivered: outcome.ok,
@@ -97,7 +105,7 @@ export class DeliveryService {
       durationMs: attempt.durationMs,
       responseBody: attempt.responseBody ?? null,
       error: outcome.error ?? null,
-      deliveryId: delivery.id,
+      deliveryId: id,
     };
   }
 

@@ -1,32 +1,29 @@
 import type { DeliveryRepository } from '../deliveries/repository';
-import { truncateResponse, type Attempt, type Delivery, type DeliveryMessage } from '../deliveries/model';
+import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
 import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
 import type { AttemptOutcome, WebhookRequest } from './http-sender';
 import { nextRetry } from './retry-policy';
 
 /**
- * The delivery worker, as Svix's: prepare (load the delivery and its webhook, decide whether to
- * send) → call (one HTTP attempt) → handle (log the attempt, then done, retry later, or give up).
+ * One delivery, as Svix's worker: prepare (is the webhook still active?) → call (one HTTP attempt)
+ * → handle (record the attempt in the delivery, then done, retry later, or give up and disable).
+ * The drain (`drain.ts`) calls it for each due delivery of a webhook's backlog, in order.
  */
-export type WorkResult =
-  | { readonly action: 'done'; readonly note?: string }
-  | { readonly action: 'retry'; readonly delaySeconds: number }
-  | { readonly action: 'dead-letter'; readonly reason: string };
+export type AttemptResult =
+  | { readonly action: 'done'; readonly note?: string; readonly disabledWebhook?: boolean }
+  | { readonly action: 'retry'; readonly delaySeconds: number; readonly nextAttemptAt: string };
 
 export interface WorkerSettings {
   readonly retryDelaysSeconds: readonly number[];
   readonly retryWindowSeconds: number;
   readonly allowPrivateTargets: boolean;
-  /** Receives beyond recorded attempts before a message counts as crash-looping. */
-  readonly maxReceivesWithoutAttempt: number;
 }
 
 export interface WorkerDependencies {
   readonly deliveries: DeliveryRepository;
-  readonly findWebhook: (accountId: number, webhookId: string) => Promise<WebhookWithCredentials | undefined>;
   readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
-  /** Disables the webhook (false if it was no longer active) and announces it. */
+  /** Disables the webhook (unless it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
   readonly settings: WorkerSettings;
@@ -40,22 +37,16 @@ export class DeliveryWorker {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async work(message: DeliveryMessage, receiveCount: number): Promise<WorkResult> {
+  /** Attempts one PENDING delivery of `webhook` (undefined: deleted). */
+  async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery): Promise<AttemptResult> {
     const { deliveries, settings } = this.deps;
-    const delivery = await deliveries.get(message.webhookId, message.deliveryId);
-    if (!delivery) return { action: 'done', note: 'delivery no longer exists' };
-    if (delivery.status !== 'PENDING') return { action: 'done', note: `delivery already ${delivery.status}` };
-    if (receiveCount - delivery.attemptCount > settings.maxReceivesWithoutAttempt) {
-      return { action: 'dead-letter', reason: `received ${receiveCount} times for ${delivery.attemptCount} attempts` };
-    }
-    const webhook = await this.deps.findWebhook(message.accountId, message.webhookId);
-    const at = this.now();
     if (!webhook || webhook.status !== 'ACTIVE') {
       const reason = webhook ? `webhook is ${webhook.status}` : 'webhook was deleted';
-      await deliveries.skip(delivery, reason, at.toISOString());
+      await deliveries.finishUnsent(delivery, 'SKIPPED', reason);
       return { action: 'done', note: reason };
     }
 
+    const at = this.now();
     const outcome = await this.deps.send(buildRequest(webhook, delivery, at), { allowPrivate: settings.allowPrivateTargets });
     this.deps.onAttempt?.(outcome);
     const attempt = attemptFrom(delivery.attemptCount + 1, at, outcome);
@@ -73,13 +64,14 @@ export class DeliveryWorker {
       windowSeconds: settings.retryWindowSeconds,
     });
     if (decision.retry) {
-      await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt: new Date(decision.nextAttemptAt).toISOString() });
-      return { action: 'retry', delaySeconds: decision.delaySeconds };
+      const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
+      await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
+      return { action: 'retry', delaySeconds: decision.delaySeconds, nextAttemptAt };
     }
     const reason = `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`;
     const failed = await deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
     await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
-    return { action: 'done', note: reason };
+    return { action: 'done', note: reason, disabledWebhook: true };
   }
 }
 

@@ -27,7 +27,17 @@ const DetailSchema = z.looseObject({
 });
 
 export type Validation =
-  | { readonly ok: true; readonly accountId: number; readonly kind: DeliveryKind; readonly event: LmsEvent; readonly arrivedAt: number }
+  | {
+      readonly ok: true;
+      readonly accountId: number;
+      readonly kind: DeliveryKind;
+      readonly event: LmsEvent;
+      readonly arrivedAt: number;
+      /** The producer left out `timestamp`: it was filled from the bus event's time (whole seconds). */
+      readonly timestampFilled: boolean;
+      /** The producer left out `eventInfo`: it was derived from the timestamp. */
+      readonly eventInfoFilled: boolean;
+    }
   | { readonly ok: false; readonly reason: string; readonly accountId?: number; readonly eventName?: string };
 
 export function validateProducerEvent(body: string): Validation {
@@ -36,6 +46,18 @@ export function validateProducerEvent(body: string): Validation {
     raw = JSON.parse(body);
   } catch {
     return { ok: false, reason: 'message is not JSON' };
+  }
+  const inexact = inexactIntegers(body);
+  if (inexact.length > 0) {
+    const detail = (raw as { detail?: { accountId?: unknown } } | null)?.detail;
+    const account = AccountIdSchema.safeParse(detail?.accountId);
+    const eventName = (raw as { 'detail-type'?: unknown } | null)?.['detail-type'];
+    return {
+      ok: false,
+      reason: `the number ${inexact[0]!.slice(0, 40)} has more digits than a JSON number keeps exactly (integers beyond 2^53); send it as a string`,
+      ...(typeof eventName === 'string' && { eventName }),
+      ...(account.success && { accountId: account.data }),
+    };
   }
   const envelope = EventBridgeEnvelopeSchema.safeParse(raw);
   if (!envelope.success) return { ok: false, reason: 'not an EventBridge event' };
@@ -60,6 +82,8 @@ export function validateProducerEvent(body: string): Validation {
     accountId: detail.data.accountId,
     kind: catalogued.delivery,
     arrivedAt: Number.isFinite(arrivedAt) ? arrivedAt : Date.now(),
+    timestampFilled: detail.data.timestamp === undefined,
+    eventInfoFilled: detail.data.eventInfo === undefined,
     event: {
       eventId,
       eventName,
@@ -68,6 +92,30 @@ export function validateProducerEvent(body: string): Validation {
       data: data.data,
     },
   };
+}
+
+/**
+ * Integer literals in JSON text that a JavaScript number cannot hold exactly (beyond 2^53, like
+ * 1727414643000000001): stored and sent, they would arrive changed, so such events are rejected
+ * with the reason. Integers a double holds exactly (1727414643000000000) are fine.
+ */
+export function inexactIntegers(json: string): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    if (c === '"') {
+      // Skip the string, escapes included.
+      for (i++; i < json.length && json[i] !== '"'; i++) if (json[i] === '\\') i++;
+      continue;
+    }
+    if (c !== '-' && (c < '0' || c > '9')) continue;
+    let end = i + 1;
+    while (end < json.length && /[\d.eE+-]/.test(json[end]!)) end++;
+    const token = json.slice(i, end);
+    if (/^-?\d{16,}$/.test(token) && BigInt(token) !== BigInt(Number(token))) found.push(token);
+    i = end - 1;
+  }
+  return found;
 }
 
 /**
@@ -84,7 +132,7 @@ export function orderingKey(body: string): string {
 }
 
 /** A stable 0–999999 tiebreaker for events of the same millisecond. */
-function sequenceOf(eventId: string): number {
+export function sequenceOf(eventId: string): number {
   return createHash('sha256').update(eventId).digest().readUInt32BE(0) % 1_000_000;
 }
 

@@ -1,8 +1,9 @@
-import type { LmsEvent } from '../delivery/envelope';
-import type { DeliveryOutbox } from '../deliveries/outbox';
+import type { DeliveryBacklog } from '../deliveries/backlog';
 import type { AccountWebhooksCache } from '../webhooks/cache';
 import type { Webhook } from '../webhooks/model';
-import { validateProducerEvent } from './producer-event';
+import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
+import type { EventPins } from './event-pins';
+import { sequenceOf, validateProducerEvent } from './producer-event';
 import type { RejectedEventStore } from './rejected-store';
 
 /** Where batch-kind events wait for the scheduled aggregator. */
@@ -12,9 +13,10 @@ export interface PendingSink {
 
 export interface RouterDependencies {
   readonly webhooks: AccountWebhooksCache;
-  readonly outbox: DeliveryOutbox;
+  readonly backlog: Pick<DeliveryBacklog, 'enqueue'>;
   readonly pending: PendingSink;
   readonly rejected: RejectedEventStore;
+  readonly pins: Pick<EventPins, 'pin'>;
   readonly onRejected?: (reason: string) => void;
 }
 
@@ -38,15 +40,24 @@ export class EventRouter {
       this.deps.onRejected?.(validation.reason);
       return { outcome: 'rejected', reason: validation.reason };
     }
-    const { accountId, event, kind, arrivedAt } = validation;
+    const { accountId, kind, arrivedAt } = validation;
+    let event: LmsEvent = validation.event;
+    // The bus's time has whole seconds and differs between two puts of one eventId: a real-time event
+    // without its own timestamp gets one pinned to its eventId (looked up beside the webhooks).
+    const pinning = kind === 'realtime' && validation.timestampFilled ? this.deps.pins.pin(accountId, event.eventId) : undefined;
+    pinning?.catch(() => undefined);
     const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status === 'ACTIVE' && w.events.includes(event.eventName));
     if (kind === 'batch') {
       await Promise.all(subscribed.map((webhook) => this.deps.pending.add(webhook, event)));
       return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: subscribed.length };
     }
+    if (pinning) {
+      const timestamp = await pinning;
+      event = { ...event, timestamp, ...(validation.eventInfoFilled && { eventInfo: eventInfoFor(timestamp, sequenceOf(event.eventId)) }) };
+    }
     await Promise.all(
       subscribed.map((webhook) =>
-        this.deps.outbox.enqueue({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt }),
+        this.deps.backlog.enqueue({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt }),
       ),
     );
     return { outcome: 'routed', eventId: event.eventId, deliveries: subscribed.length, pending: 0 };

@@ -17,6 +17,10 @@ export function count(name: (typeof METRICS)[keyof typeof METRICS], value = 1): 
   metrics().addMetric(name, MetricUnit.Count, value);
 }
 
+export function gaugeSeconds(name: (typeof METRICS)[keyof typeof METRICS], value: number): void {
+  metrics().addMetric(name, MetricUnit.Seconds, value);
+}
+
 /** Flushes this invocation's metrics; an invocation that counted nothing writes nothing. */
 export function publishMetrics(): void {
   if (instance?.hasStoredMetrics()) instance.publishStoredMetrics();

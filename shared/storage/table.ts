@@ -8,8 +8,12 @@
  *   lists an account's handful of webhooks, which is also what the router needs per event.
  * - `ACCOUNT#<accountId>` / `LIMITS`: the account's webhook counter, updated in the same
  *   transaction as a create or delete so the per-account limit holds under concurrency.
- * - `WEBHOOK#<webhookId>` / `DELIVERY#<deliveryId>`: the delivery log. Delivery ids sort by time,
- *   so a reverse Query is "newest first" without an index.
+ * - `WEBHOOK#<webhookId>` / `DELIVERY#<deliveryId>`: the delivery log, which is also the webhook's
+ *   ordered backlog. Delivery ids start with the (first) event's time, so a Query reads the backlog
+ *   oldest first and the log newest first, without an index.
+ * - `WEBHOOK#<webhookId>` / `BACKLOG`: where the webhook's backlog starts (the drain's cursor) and
+ *   its doorbell's state (see shared/deliveries/backlog.ts); in the GSI as `DOORBELL#<shard>` /
+ *   `<when it is due>` while rung, so the sweeper finds overdue doorbells without a scan.
  * - `PENDING#<webhookId>` / `EVENT#<timestamp>#<arrival>#<eventId>`: a batch event waiting for the
  *   aggregator. The sort key orders a webhook's backlog by event time, then arrival.
  * - `PENDING#<webhookId>` / `SEEN#<eventId>`: makes adding a batch event idempotent (expires).
@@ -17,14 +21,15 @@
  *   lease, and the GSI keys `BATCH_DUE#<shard>` / `<firstPendingAt>#<webhookId>` through which the
  *   aggregator finds due webhooks without a scan. Deleted when the backlog is drained.
  * - `BATCH` / `LAST_RUN`: when the batch schedule last fired with work to do (the "next flush" anchor).
- * The GSI (`gsi1pk` / `gsi1sk`) is sparse: only items that set its keys appear in it (the delivery
- * log by status, pending batch work), so it never mirrors the whole table.
+ * The GSI (`gsi1pk` / `gsi1sk`) is sparse: only items that set its keys appear in it (FAILED and
+ * SKIPPED deliveries for the log's status filter, rung doorbells, pending batch work), and it
+ * projects keys and the few attributes its readers need, never payloads.
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
-  indexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  indexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projectedAttributes: ['webhookId', 'accountId', 'leaseUntil'] }],
 } as const;
 
 export const keys = {

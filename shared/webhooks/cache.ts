@@ -2,27 +2,43 @@ import type { Webhook } from './model';
 import type { WebhookRepository } from './repository';
 
 /**
- * An account's webhooks, cached per container for a few seconds: a burst of events for one account
- * costs one Query, and an admin's edit reaches the router within `ttlMs`.
+ * An account's webhooks, cached per container and checked against the account's webhooks version
+ * (bumped by every webhook write) once per batch of events: a write that the API answered before an
+ * event was put applies to that event, and a burst for one account costs one small read per batch.
  */
 export class AccountWebhooksCache {
-  private readonly entries = new Map<number, { at: number; webhooks: Promise<Webhook[]> }>();
+  private readonly lists = new Map<number, { version: number; webhooks: Webhook[] }>();
+  private checked = new Map<number, Promise<Webhook[]>>();
 
   constructor(
-    private readonly repository: WebhookRepository,
-    private readonly ttlMs = 5000,
-    private readonly now: () => number = Date.now,
+    private readonly repository: Pick<WebhookRepository, 'accountVersion' | 'listAll'>,
     private readonly maxAccounts = 10_000,
   ) {}
 
-  async forAccount(accountId: number): Promise<Webhook[]> {
-    const cached = this.entries.get(accountId);
-    if (cached && this.now() - cached.at < this.ttlMs) return cached.webhooks;
-    // Cache the promise, so concurrent lookups for one account share one Query.
-    const webhooks = this.repository.listAll(accountId);
-    if (this.entries.size >= this.maxAccounts) this.entries.clear();
-    this.entries.set(accountId, { at: this.now(), webhooks });
-    webhooks.catch(() => this.entries.delete(accountId));
+  /** Starts a batch: each account's list is checked again on its first use. */
+  newBatch(): void {
+    this.checked = new Map();
+  }
+
+  forAccount(accountId: number): Promise<Webhook[]> {
+    let webhooks = this.checked.get(accountId);
+    if (!webhooks) {
+      // Shared by concurrent lookups for one account.
+      webhooks = this.load(accountId);
+      this.checked.set(accountId, webhooks);
+      webhooks.catch(() => this.checked.delete(accountId));
+    }
+    return webhooks;
+  }
+
+  private async load(accountId: number): Promise<Webhook[]> {
+    // Version first: the list read after it is at least as new as the version it is kept under.
+    const version = await this.repository.accountVersion(accountId);
+    const cached = this.lists.get(accountId);
+    if (cached?.version === version) return cached.webhooks;
+    const webhooks = await this.repository.listAll(accountId);
+    if (this.lists.size >= this.maxAccounts) this.lists.clear();
+    this.lists.set(accountId, { version, webhooks });
     return webhooks;
   }
 }

@@ -1,10 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   GetCommand,
-  PutCommand,
   QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,7 +34,7 @@ export class WebhookRepository {
           Update: {
             TableName: this.tableName,
             Key: { pk: keys.account(webhook.accountId), sk: keys.limits },
-            UpdateExpression: 'SET webhookCount = if_not_exists(webhookCount, :zero) + :one',
+            UpdateExpression: 'SET webhookCount = if_not_exists(webhookCount, :zero) + :one ADD webhooksVersion :one',
             ConditionExpression: 'attribute_not_exists(webhookCount) OR webhookCount < :max',
             ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': maxPerAccount },
           },
@@ -63,6 +63,27 @@ export class WebhookRepository {
     return Item ? fromItem(Item) : undefined;
   }
 
+  /**
+   * The webhook and one more item of the table (its backlog state, say) in one strongly consistent
+   * BatchGetItem: one round trip instead of two.
+   */
+  async getWith(accountId: number, webhookId: string, other: { pk: string; sk: string }): Promise<{ webhook?: Webhook; other?: Record<string, unknown> }> {
+    const webhookKey = { pk: keys.account(accountId), sk: keys.webhook(webhookId) };
+    const found: Record<string, unknown>[] = [];
+    let request: Record<string, unknown>[] = [webhookKey, other];
+    for (let attempt = 0; request.length > 0; attempt++) {
+      if (attempt > TRANSACTION_ATTEMPTS) throw new Error(`DynamoDB left ${request.length} reads unprocessed after ${TRANSACTION_ATTEMPTS} retries.`);
+      if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
+      const answer: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }));
+      found.push(...(answer.Responses?.[this.tableName] ?? []));
+      request = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    const is = (key: { pk: string; sk: string }) => (item: Record<string, unknown>) => item.pk === key.pk && item.sk === key.sk;
+    const webhook = found.find(is(webhookKey));
+    const otherItem = found.find(is(other));
+    return { ...(webhook && { webhook: fromItem(webhook) }), ...(otherItem && { other: otherItem }) };
+  }
+
   async list(accountId: number, limit: number, nextToken?: string): Promise<Page<Webhook>> {
     const pk = keys.account(accountId);
     const result = await this.db.send(
@@ -71,6 +92,7 @@ export class WebhookRepository {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.webhook('') },
         Limit: limit,
+        ConsistentRead: true,
         ExclusiveStartKey: decodePageToken(nextToken, { equal: { pk }, prefixed: { sk: keys.webhook('') } }),
       }),
     );
@@ -86,21 +108,21 @@ export class WebhookRepository {
 
   /** Replaces a webhook if nobody changed it since `expectedVersion` (optimistic concurrency). */
   async replace(webhook: Webhook, expectedVersion: number): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(webhook),
-          ConditionExpression: 'attribute_exists(pk) AND version = :expected',
-          ExpressionAttributeValues: { ':expected': expectedVersion },
-        }),
-      );
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') {
-        throw new PreconditionFailedError('The webhook was changed or deleted meanwhile; read it again and retry.');
-      }
-      throw error;
-    }
+    await this.transact(
+      [
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: toItem(webhook),
+            ConditionExpression: 'attribute_exists(pk) AND version = :expected',
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          },
+        },
+        this.bumpAccountVersion(webhook.accountId),
+      ],
+      (reasons) =>
+        reasons[0] === 'ConditionalCheckFailed' ? new PreconditionFailedError('The webhook was changed or deleted meanwhile; read it again and retry.') : undefined,
+    );
   }
 
   /**
@@ -108,22 +130,51 @@ export class WebhookRepository {
    * admin edited it meanwhile), so only one worker reports the disabling.
    */
   async disable(accountId: number, webhookId: string, reason: string, at: string): Promise<boolean> {
+    const notActive = new Error('not active');
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) },
-          UpdateExpression: 'SET #status = :disabled, statusReason = :reason, updatedAt = :at, version = version + :one',
-          ConditionExpression: '#status = :active',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':disabled': 'DISABLED', ':active': 'ACTIVE', ':reason': reason, ':at': at, ':one': 1 },
-        }),
+      await this.transact(
+        [
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) },
+              UpdateExpression: 'SET #status = :disabled, statusReason = :reason, updatedAt = :at, version = version + :one',
+              ConditionExpression: '#status = :active',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':disabled': 'DISABLED', ':active': 'ACTIVE', ':reason': reason, ':at': at, ':one': 1 },
+            },
+          },
+          this.bumpAccountVersion(accountId),
+        ],
+        (reasons) => (reasons[0] === 'ConditionalCheckFailed' ? notActive : undefined),
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (error === notActive) return false;
       throw error;
     }
+  }
+
+  /**
+   * The account's webhooks version: bumped by every webhook write (in the same transaction), so a
+   * cached list of the account's webhooks can be checked with one small read.
+   */
+  async accountVersion(accountId: number): Promise<number> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keys.account(accountId), sk: keys.limits }, ProjectionExpression: 'webhooksVersion', ConsistentRead: true }),
+    );
+    return Number(Item?.webhooksVersion ?? 0);
+  }
+
+  private bumpAccountVersion(accountId: number) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: keys.account(accountId), sk: keys.limits },
+        UpdateExpression: 'ADD webhooksVersion :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      },
+    };
   }
 
   async delete(accountId: number, webhookId: string): Promise<void> {
@@ -140,7 +191,7 @@ export class WebhookRepository {
           Update: {
             TableName: this.tableName,
             Key: { pk: keys.account(accountId), sk: keys.limits },
-            UpdateExpression: 'SET webhookCount = webhookCount - :one',
+            UpdateExpression: 'SET webhookCount = webhookCount - :one ADD webhooksVersion :one',
             ConditionExpression: 'webhookCount > :zero',
             ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
           },

@@ -70,6 +70,7 @@ describe('invalid context fails the synth with the key named', () => {
     ['retryWindowDays', '20', /retryWindowDays: at most 13/],
     ['eventBusName', 'default', /eventBusName: .*not "default"/],
     ['maxWebhooksPerAccount', 'many', /maxWebhooksPerAccount/],
+    ['deliveryLogTtlDays', '5', /deliveryLogTtlDays: deliveryLogTtlDays \(5\) must be longer than retryWindowDays \(7\)/],
   ])('%s = %s', (key, value, message) => {
     expect(() => buildStack({ context: { [key]: value } })).toThrow(message);
   });

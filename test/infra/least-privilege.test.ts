@@ -63,7 +63,7 @@ const EXPECTED: Record<string, string[]> = {
     ...on('deliveryQueue', 'sqs:SendMessage'),
   ],
   'Delivery/Handler': [
-    ...on('table', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'),
+    ...on('table', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
     ...consumerOf('deliveryQueue'),
     ...on('deliveryQueue', 'sqs:ChangeMessageVisibility'),
     ...on('deliveryDLQ', 'sqs:SendMessage'),
@@ -76,6 +76,7 @@ const EXPECTED: Record<string, string[]> = {
     ...on('deliveryQueue', 'sqs:SendMessage'),
     'events:PutEvents @ bus {"StringEquals":{"events:source":"lms.webhooks.internal"}}',
   ],
+  'Sweeper/Handler': [...on('table', 'dynamodb:UpdateItem'), ...on('table/index/*', 'dynamodb:Query'), ...on('deliveryQueue', 'sqs:SendMessage')],
 };
 
 describe('each function role allows exactly the calls its code makes', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
@@ -22,7 +23,7 @@ const propertiesOf = (path: string): Record<string, any> => template.toJSON().Re
 const isEqual = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 const QUEUES = ['Ingest/Queue', 'Ingest/DeadLetterQueue', 'DeliveryQueues/Queue', 'DeliveryQueues/DeadLetterQueue'];
-const FUNCTIONS = ['Api/Handler', 'Ingest/Router', 'Delivery/Handler', 'Batch/Aggregator'];
+const FUNCTIONS = ['Api/Handler', 'Ingest/Router', 'Delivery/Handler', 'Batch/Aggregator', 'Sweeper/Handler'];
 
 describe('storage', () => {
   test('one table from TABLE_KEYS: on-demand, KMS-encrypted, PITR, TTL, sparse GSI', () => {
@@ -43,7 +44,7 @@ describe('storage', () => {
             { AttributeName: 'gsi1pk', KeyType: 'HASH' },
             { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['webhookId', 'accountId', 'leaseUntil'] },
         },
       ],
       TableName: Match.absent(),
@@ -59,11 +60,13 @@ describe('storage', () => {
 });
 
 describe('queues', () => {
-  test('the delivery queue is FIFO, without content-based dedup and without an SQS redrive policy', () => {
+  test('the delivery queue is high-throughput FIFO, without content-based dedup and without an SQS redrive policy', () => {
     const queue = propertiesOf('DeliveryQueues/Queue');
     expect(queue).toMatchObject({
       FifoQueue: true,
       ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
       VisibilityTimeout: DELIVERY_QUEUE.visibilityTimeoutSeconds,
       MessageRetentionPeriod: DELIVERY_QUEUE.retentionSeconds,
     });
@@ -189,14 +192,14 @@ describe('functions', () => {
 describe('api', () => {
   const routeKey = (route: RouteDefinition) => `${route.method} ${route.path}`;
 
-  test('every route of ROUTES exists; all but /health and /openapi.json use the JWT authorizer', () => {
+  test('every route of ROUTES exists; all but /health, /openapi.json and the console use the JWT authorizer', () => {
     const deployed = new Map(
       resources('AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey as string, r.Properties]),
     );
     const routes: readonly RouteDefinition[] = ROUTES;
     expect([...deployed.keys()].sort()).toEqual(routes.map(routeKey).sort());
     const open = [...deployed].filter(([, props]) => props.AuthorizationType === 'NONE').map(([key]) => key);
-    expect(open.sort()).toEqual(['GET /health', 'GET /openapi.json']);
+    expect(open.sort()).toEqual(['GET /console', 'GET /console/{file}', 'GET /health', 'GET /openapi.json']);
     for (const [key, props] of deployed) {
       if (open.includes(key)) continue;
       expect(props).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: id('Api/HttpApi/Jwt') } });
@@ -229,6 +232,30 @@ describe('api', () => {
   });
 });
 
+describe('console', () => {
+  test("the api function's package carries the built console, within its size budget", () => {
+    const assembly = built.app.synth();
+    const assetHash = String(propertiesOf('Api/Handler/Function').Code.S3Key).replace(/\.zip$/, '');
+    const consoleDir = join(assembly.directory, `asset.${assetHash}`, 'console');
+    expect(readFileSync(join(consoleDir, 'index.html'), 'utf8')).toContain('{{settings}}');
+    const gzipped = ['app.js', 'app.css'].reduce((sum, file) => sum + gzipSync(readFileSync(join(consoleDir, file))).length, 0);
+    expect(gzipped).toBeLessThan(100 * 1024);
+  });
+
+  test('without consoleClientId the console has no OpenID Connect settings; with it, the issuer and client id', () => {
+    expect(propertiesOf('Api/Handler/Function').Environment.Variables.CONSOLE_OIDC_CLIENT_ID).toBeUndefined();
+    const withClient = buildStack({ context: { consoleClientId: 'console-spa' } });
+    try {
+      const variables = withClient.stack.resolve(
+        (Template.fromStack(withClient.stack).toJSON().Resources[logicalId(withClient.stack, 'Api/Handler/Function')] as Resource).Properties.Environment.Variables,
+      );
+      expect(variables).toMatchObject({ CONSOLE_OIDC_ISSUER: { Ref: 'JwtIssuer' }, CONSOLE_OIDC_CLIENT_ID: 'console-spa' });
+    } finally {
+      withClient.cleanup();
+    }
+  });
+});
+
 describe('batch schedule', () => {
   test('the aggregator runs on the default schedule', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -246,8 +273,35 @@ describe('batch schedule', () => {
   });
 });
 
+describe('sweeper', () => {
+  test('runs every minute and may ring doorbells on the delivery queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: arnOf('Sweeper/Handler/Function') })],
+    });
+    const policies = resources('AWS::IAM::Policy').filter((p) => isEqual(p.Properties.Roles, [{ Ref: id('Sweeper/Handler/Role') }]));
+    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
+    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+  });
+});
+
 describe('alarms', () => {
   const topic = () => ({ Ref: id('Alarms/Topic') });
+
+  test('the oldest producer event and the oldest due backlog raise alarms', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id('Ingest/Queue'), 'QueueName'] } }],
+      Threshold: 300,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.oldestDueBacklogSeconds,
+      Statistic: 'Maximum',
+      Threshold: 900,
+    });
+  });
 
   test('every alarm notifies the encrypted, TLS-only topic', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');

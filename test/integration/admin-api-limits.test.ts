@@ -114,10 +114,10 @@ describe("one delivery's attempts are paged", () => {
     const repository = new DeliveryRepository(DynamoDBDocumentClient.from(client), process.env.TABLE_NAME!, 30);
     const at = new Date();
     let delivery: Delivery = {
-      id: newId('msg'), webhookId: id, accountId: 1010, kind: 'realtime', status: 'PENDING', events: [], attemptCount: 0,
+      id: newId('msg'), webhookId: id, accountId: 1010, kind: 'realtime', status: 'PENDING', events: [], attemptCount: 0, attempts: [],
       firstArrivedAt: at.getTime(), createdAt: at.toISOString(), updatedAt: at.toISOString(), redeliveries: 0,
     };
-    await repository.create(delivery);
+    await repository.put(delivery);
     for (let number = 1; number <= 5; number++) {
       delivery = await repository.recordAttempt(delivery, { number, at: at.toISOString(), durationMs: 1, error: 'HTTP 500' }, { status: 'PENDING' });
     }

@@ -1,16 +1,16 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { flushDueWebhooks, type AggregatorDependencies, type ScheduledFlush } from '../../shared/batch/aggregator';
 import { PendingStore } from '../../shared/batch/pending-store';
-import type { DeliveryOutbox } from '../../shared/deliveries/outbox';
+import type { DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { envelopeBody, type LmsEvent } from '../../shared/delivery/envelope';
 import type { Webhook } from '../../shared/webhooks/model';
 import { batchEvent, freshTable, webhookFixture, WRITE_COMMANDS } from './support/batch';
 
 /**
- * The flush core against DynamoDB Local, with an outbox that records what it is given: what the
+ * The flush core against DynamoDB Local, with a backlog that records what it is given: what the
  * delivery path receives, in which order, and what stays pending when something fails.
  */
-type Enqueued = Parameters<DeliveryOutbox['enqueue']>[0];
+type Enqueued = Parameters<DeliveryBacklog['enqueue']>[0];
 
 let db: DynamoDBDocumentClient;
 let tableName: string;
@@ -20,13 +20,18 @@ beforeAll(async () => {
   ({ db, tableName, calls } = await freshTable());
 });
 
-class RecordingOutbox {
+class RecordingBacklog {
   readonly enqueued: Enqueued[] = [];
   private readonly keys = new Set<string>();
   failAfter = Infinity;
+  /** Refuses chunks holding this event the way DynamoDB refuses an item it cannot store. */
+  refuseEventId?: string;
 
   async enqueue(input: Enqueued): Promise<{ deliveryId: string; duplicate: boolean }> {
     if (this.enqueued.length >= this.failAfter) throw new Error('queue unavailable');
+    if (input.unsent === undefined && input.events.some((e) => e.eventId === this.refuseEventId)) {
+      throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+    }
     const duplicate = this.keys.has(`${input.webhook.id}/${input.idempotencyKey}`);
     this.keys.add(`${input.webhook.id}/${input.idempotencyKey}`);
     if (!duplicate) this.enqueued.push(input);
@@ -40,7 +45,7 @@ class RecordingOutbox {
 
 interface Harness {
   readonly store: PendingStore;
-  readonly outbox: RecordingOutbox;
+  readonly backlog: RecordingBacklog;
   readonly webhooks: Map<string, Webhook>;
   readonly continuations: ScheduledFlush[];
   deps(overrides?: Partial<AggregatorDependencies>): AggregatorDependencies;
@@ -48,17 +53,17 @@ interface Harness {
 
 function harness(): Harness {
   const store = new PendingStore(db, tableName);
-  const outbox = new RecordingOutbox();
+  const backlog = new RecordingBacklog();
   const webhooks = new Map<string, Webhook>();
   const continuations: ScheduledFlush[] = [];
   return {
     store,
-    outbox,
+    backlog,
     webhooks,
     continuations,
     deps: (overrides = {}) => ({
       store,
-      outbox,
+      backlog,
       webhooks: { get: async (_accountId, id) => webhooks.get(id) },
       scheduleExpression: 'rate(15 minutes)',
       maxEvents: 100,
@@ -103,10 +108,10 @@ describe('a scheduled flush', () => {
 
     const report = await flushDueWebhooks(h.deps(), invocation());
 
-    const chunks = h.outbox.eventIdsFor(webhook.id);
+    const chunks = h.backlog.eventIdsFor(webhook.id);
     expect(chunks.map((c) => c.length)).toEqual([100, 100, 50]);
     expect(chunks.flat()).toEqual(range(1, 250).map((e) => e.eventId));
-    expect(h.outbox.enqueued.every((e) => e.kind === 'batch' && e.webhook === webhook)).toBe(true);
+    expect(h.backlog.enqueued.every((e) => e.kind === 'batch' && e.webhook === webhook)).toBe(true);
     expect(report).toMatchObject({ flushedEvents: 250, requests: 3, unfinished: false, continued: false });
     expect(await pendingIds(h, webhook.id)).toEqual([]);
     expect((await h.store.dueWebhooks()).map((d) => d.webhookId)).not.toContain(webhook.id);
@@ -120,15 +125,15 @@ describe('a scheduled flush', () => {
 
     // The schedule fires while the events are still arriving (rate(2 seconds): they are younger than 2 s).
     const early = await flushDueWebhooks(h.deps({ scheduleExpression: 'rate(2 seconds)', now: () => Date.now() }), invocation());
-    expect(h.outbox.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([100, 100]);
+    expect(h.backlog.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([100, 100]);
     expect(early).toMatchObject({ flushedEvents: 200, unfinished: false, continued: false });
     expect(await pendingIds(h, webhook.id)).toHaveLength(50);
     expect((await h.store.dueWebhooks()).map((d) => d.webhookId)).toContain(webhook.id);
 
     // The next tick, the burst has settled: the rest goes as one request, in order.
     await flushDueWebhooks(h.deps({ scheduleExpression: 'rate(2 seconds)', now: () => Date.now() + 2500 }), invocation());
-    expect(h.outbox.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([100, 100, 50]);
-    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 250).map((e) => e.eventId));
+    expect(h.backlog.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([100, 100, 50]);
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 250).map((e) => e.eventId));
     expect(await pendingIds(h, webhook.id)).toEqual([]);
   });
 
@@ -142,8 +147,8 @@ describe('a scheduled flush', () => {
 
     await flushDueWebhooks(h.deps(), invocation());
 
-    expect(h.outbox.eventIdsFor(webhook.id)).toEqual([['evt-1', 'evt-2'], ['evt-3'], ['evt-4'], ['evt-5', 'evt-6']]);
-    for (const { events: chunk } of h.outbox.enqueued.filter((e) => e.events.length > 1)) {
+    expect(h.backlog.eventIdsFor(webhook.id)).toEqual([['evt-1', 'evt-2'], ['evt-3'], ['evt-4'], ['evt-5', 'evt-6']]);
+    for (const { events: chunk } of h.backlog.enqueued.filter((e) => e.events.length > 1)) {
       expect(Buffer.byteLength(envelopeBody(webhook.accountId, chunk))).toBeLessThanOrEqual(256 * 1024);
     }
     expect(await pendingIds(h, webhook.id)).toEqual([]);
@@ -157,11 +162,11 @@ describe('a scheduled flush', () => {
 
     await flushDueWebhooks(h.deps({ maxEvents: 10, pageSize: 7 }), invocation());
 
-    expect(h.outbox.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([10, 10, 3]);
-    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 23).map((e) => e.eventId));
+    expect(h.backlog.eventIdsFor(webhook.id).map((c) => c.length)).toEqual([10, 10, 3]);
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 23).map((e) => e.eventId));
   });
 
-  it('sends nothing for a webhook deactivated, disabled or deleted before the flush, and forgets its events', async () => {
+  it('logs the events of a webhook inactive or disabled at the flush as SKIPPED, and forgets those of a deleted one', async () => {
     const h = harness();
     await drainDue(h);
     const inactive = webhookFixture();
@@ -176,8 +181,14 @@ describe('a scheduled flush', () => {
 
     const report = await flushDueWebhooks(h.deps(), invocation());
 
-    expect(h.outbox.enqueued).toEqual([]);
-    expect(report).toMatchObject({ droppedEvents: 15, flushedEvents: 0 });
+    expect(h.backlog.enqueued.map((e) => [e.webhook.id, e.events.length, e.unsent?.reason])).toEqual(
+      expect.arrayContaining([
+        [inactive.id, 5, 'webhook is INACTIVE'],
+        [disabled.id, 5, 'webhook is DISABLED'],
+      ]),
+    );
+    expect(h.backlog.enqueued).toHaveLength(2);
+    expect(report).toMatchObject({ skippedEvents: 10, droppedEvents: 5, flushedEvents: 0 });
     for (const webhook of [inactive, disabled, deleted]) expect(await pendingIds(h, webhook.id)).toEqual([]);
   });
 
@@ -201,7 +212,7 @@ describe('a scheduled flush', () => {
     const report = await flushDueWebhooks(h.deps({ maxEvents: 4 }), invocation());
 
     expect(report).toMatchObject({ dueWebhooks: 12, flushedEvents: 180, requests: 48 });
-    for (const webhook of webhooks) expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 15).map((e) => e.eventId));
+    for (const webhook of webhooks) expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 15).map((e) => e.eventId));
   });
 });
 
@@ -211,7 +222,7 @@ describe('faults', () => {
     await drainDue(h);
     const webhook = webhookFixture();
     await addAll(h, webhook, range(1, 30));
-    h.outbox.failAfter = 0;
+    h.backlog.failAfter = 0;
     const failures: unknown[] = [];
 
     const failed = await flushDueWebhooks(h.deps({ maxEvents: 10, onWebhookFailure: (_id, error) => failures.push(error) }), invocation());
@@ -221,9 +232,26 @@ describe('faults', () => {
     expect(await pendingIds(h, webhook.id)).toHaveLength(30);
     expect((await h.store.summary(webhook.id, 'rate(15 minutes)')).pendingBatchEvents).toBe(30);
 
-    h.outbox.failAfter = Infinity;
+    h.backlog.failAfter = Infinity;
     await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
-    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
+    expect(await pendingIds(h, webhook.id)).toEqual([]);
+  });
+
+  it('logs a chunk DynamoDB will never store as FAILED with the reason, and flushes the rest behind it', async () => {
+    const h = harness();
+    await drainDue(h);
+    const webhook = webhookFixture();
+    await addAll(h, webhook, range(1, 30));
+    h.backlog.refuseEventId = range(1, 30)[14]!.eventId;
+
+    const report = await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
+
+    expect(report).toMatchObject({ failedWebhooks: 0 });
+    expect(h.backlog.enqueued.map((e) => e.unsent?.status)).toEqual([undefined, 'FAILED', undefined]);
+    expect(h.backlog.enqueued[1]!.unsent?.reason).toMatch(/could not be stored \(Item size has exceeded/);
+    expect(h.backlog.enqueued[1]!.events.every((e) => Object.keys(e.data).length === 0)).toBe(true);
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
     expect(await pendingIds(h, webhook.id)).toEqual([]);
   });
 
@@ -232,14 +260,14 @@ describe('faults', () => {
     await drainDue(h);
     const webhook = webhookFixture();
     await addAll(h, webhook, range(1, 30));
-    h.outbox.failAfter = 1;
+    h.backlog.failAfter = 1;
 
     await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
     expect(await pendingIds(h, webhook.id)).toEqual(range(11, 30).map((e) => e.eventId));
 
-    h.outbox.failAfter = Infinity;
+    h.backlog.failAfter = Infinity;
     await flushDueWebhooks(h.deps({ maxEvents: 10 }), invocation());
-    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 30).map((e) => e.eventId));
   });
 
   it('re-enqueues a chunk whose removal did not happen under the same idempotency key, so it is delivered once', async () => {
@@ -256,7 +284,7 @@ describe('faults', () => {
     expect(await pendingIds(h, webhook.id)).toHaveLength(10);
     await flushDueWebhooks(h.deps(), invocation());
 
-    expect(h.outbox.eventIdsFor(webhook.id)).toEqual([range(1, 10).map((e) => e.eventId)]);
+    expect(h.backlog.eventIdsFor(webhook.id)).toEqual([range(1, 10).map((e) => e.eventId)]);
     expect(await pendingIds(h, webhook.id)).toEqual([]);
   });
 });
@@ -273,11 +301,11 @@ describe('overlapping runs and continuation', () => {
       flushDueWebhooks(h.deps({ maxEvents: 5, concurrency: 2 }), invocation()),
     ]);
 
-    const sent = h.outbox.enqueued.flatMap((e) => e.events.map((event) => `${e.webhook.id}/${event.eventId}`));
+    const sent = h.backlog.enqueued.flatMap((e) => e.events.map((event) => `${e.webhook.id}/${event.eventId}`));
     expect(new Set(sent).size).toBe(sent.length);
     expect(sent).toHaveLength(240);
     expect(reports[0]!.flushedEvents + reports[1]!.flushedEvents).toBe(240);
-    for (const webhook of webhooks) expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 40).map((e) => e.eventId));
+    for (const webhook of webhooks) expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 40).map((e) => e.eventId));
   });
 
   it('stops before its time is up and hands the rest to a continuation run, which finishes in order', async () => {
@@ -287,13 +315,13 @@ describe('overlapping runs and continuation', () => {
     await addAll(h, webhook, range(1, 50));
     // Each enqueue takes a simulated 10 s of a 100 s invocation.
     let clock = 1_000_000;
-    const slowOutbox = {
+    const slowBacklog = {
       enqueue: async (input: Enqueued) => {
         clock += 10_000;
-        return h.outbox.enqueue(input);
+        return h.backlog.enqueue(input);
       },
     };
-    const first = await flushDueWebhooks(h.deps({ outbox: slowOutbox, maxEvents: 5, now: () => clock }), invocation({ remainingMs: 100_000, firedAt: 42 }));
+    const first = await flushDueWebhooks(h.deps({ backlog: slowBacklog, maxEvents: 5, now: () => clock }), invocation({ remainingMs: 100_000, firedAt: 42 }));
 
     expect(first).toMatchObject({ unfinished: true, continued: true });
     expect(first.flushedEvents).toBeLessThan(50);
@@ -302,7 +330,7 @@ describe('overlapping runs and continuation', () => {
 
     const second = await flushDueWebhooks(h.deps({ maxEvents: 5 }), invocation({ ...h.continuations[0]! }));
     expect(second).toMatchObject({ unfinished: false, continued: false });
-    expect(h.outbox.eventIdsFor(webhook.id).flat()).toEqual(range(1, 50).map((e) => e.eventId));
+    expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 50).map((e) => e.eventId));
   });
 
   it('does not continue a run that made no progress', async () => {

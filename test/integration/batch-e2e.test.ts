@@ -71,7 +71,7 @@ async function view(webhookId: string): Promise<{ pendingBatchEvents: number; ne
 const enrolment = (n: number) => ({ userId: 5000 + n, loId: 'course:7374992', loInstanceId: 'course:7374992_1', loType: 'course', enrollmentSource: 'ADMIN_ENROLL' });
 
 describe('batch events end to end', () => {
-  it('sends 250 events as 100 + 100 + 50, in timestamp order, signed and logged; a deactivated webhook gets none', async () => {
+  it('sends 250 events as 100 + 100 + 50, in timestamp order, signed and logged; a deactivated webhook gets them as SKIPPED, sent on redeliver', async () => {
     const active = await createWebhook('active');
     const deactivated = await createWebhook('deactivated');
     await holdFlush(active.id);
@@ -116,13 +116,31 @@ describe('batch events end to end', () => {
     expect(new Set(log.items.map((d) => d.id))).toEqual(new Set(requests.map((r) => r.headers['webhook-id'])));
     expect(log.items.map((d) => d.eventIds.length).sort()).toEqual([100, 100, 50].sort());
 
-    // The deactivated webhook's backlog is dropped by the flush, so nothing can ever be sent for it.
+    // The deactivated webhook's events are logged as SKIPPED by the flush, never sent on their own…
     // (A delivery can reach the listener before the flush has removed its events: wait for both.)
     await eventually(() => view(deactivated.id), (v) => v.pendingBatchEvents === 0, 60_000);
     await eventually(() => view(active.id), (v) => v.pendingBatchEvents === 0, 60_000);
     expect(listener.received.filter((r) => r.path === '/hook/deactivated')).toEqual([]);
-    const deactivatedLog = (await (await runtime.api(`/webhooks/${deactivated.id}/deliveries`, { accountId: ACCOUNT })).json()) as { items: unknown[] };
-    expect(deactivatedLog.items).toEqual([]);
+    type LogPage = { items: { id: string; status: string; statusReason?: string; eventIds: string[] }[] };
+    const skipped = (await (await runtime.api(`/webhooks/${deactivated.id}/deliveries?status=SKIPPED`, { accountId: ACCOUNT })).json()) as LogPage;
+    expect(skipped.items.map((d) => [d.status, d.statusReason, d.eventIds.length])).toEqual([
+      ['SKIPPED', 'webhook is INACTIVE', 50],
+      ['SKIPPED', 'webhook is INACTIVE', 100],
+      ['SKIPPED', 'webhook is INACTIVE', 100],
+    ]);
+
+    // …and redelivered once the webhook is active again.
+    await runtime.api(`/webhooks/${deactivated.id}`, { method: 'PATCH', accountId: ACCOUNT, body: JSON.stringify({ active: true }) });
+    const last = skipped.items[0]!;
+    const redelivered = await runtime.api(`/webhooks/${deactivated.id}/deliveries/${last.id}/redeliver`, { method: 'POST', accountId: ACCOUNT });
+    expect(redelivered.status).toBe(202);
+    const [resent] = await eventually(
+      async () => listener.received.filter((r) => r.path === '/hook/deactivated'),
+      (received) => received.length === 1,
+      60_000,
+    );
+    expect(resent!.headers['webhook-id']).toBe(last.id);
+    expect((JSON.parse(resent!.body) as { events: { eventId: string }[] }).events.map((e) => e.eventId)).toEqual(last.eventIds);
   }, 300_000);
 
   it('sends a burst arriving across schedule ticks as full requests: 100 + 100 + 50, in order', async () => {

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PendingStore } from '../../shared/batch/pending-store';
-import type { DeliveryOutbox } from '../../shared/deliveries/outbox';
+import type { DeliveryBacklog } from '../../shared/deliveries/backlog';
+import { EventPins } from '../../shared/ingest/event-pins';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
 import { EventRouter } from '../../shared/ingest/router';
 import { AccountWebhooksCache } from '../../shared/webhooks/cache';
@@ -26,10 +27,11 @@ beforeAll(async () => {
   rejected = new RejectedEventStore(db, tableName);
   router = new EventRouter({
     webhooks: new AccountWebhooksCache(webhooks),
-    // Batch events never reach the outbox at ingest.
-    outbox: {} as DeliveryOutbox,
+    // Batch events never reach the delivery backlog at ingest.
+    backlog: {} as DeliveryBacklog,
     pending: store,
     rejected,
+    pins: new EventPins(db, tableName),
   });
 });
 

@@ -4,6 +4,7 @@ import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -11,14 +12,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { flushDueWebhooks, type AggregatorDependencies } from '../../shared/batch/aggregator';
 import { PendingStore } from '../../shared/batch/pending-store';
-import { DeliveryOutbox } from '../../shared/deliveries/outbox';
-import { DeliveryQueue } from '../../shared/deliveries/queue';
+import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
+import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { WebhookRepository } from '../../shared/webhooks/repository';
 
 /**
- * What a flush does when AWS says no: the real store, outbox and queue adapter over mocked clients.
- * Whatever fails, no pending event is deleted unless its delivery message was sent.
+ * What a flush does when AWS says no: the real store, backlog and queue adapter over mocked clients.
+ * Whatever fails, no pending event is deleted unless its delivery was written and its doorbell rung.
  */
 const TABLE = 'table';
 const webhookId = 'wh_00000000000000000000000001';
@@ -40,7 +41,10 @@ function deps(): AggregatorDependencies {
   return {
     store: new PendingStore(db, TABLE),
     webhooks: new WebhookRepository(db, TABLE),
-    outbox: new DeliveryOutbox(new DeliveryRepository(db, TABLE, 30), new DeliveryQueue(sqsClient, 'https://queue.local/deliveries.fifo')),
+    backlog: new DeliveryBacklog(
+      new DeliveryRepository(db, TABLE, 30),
+      new BacklogStateStore(db, TABLE, new DoorbellQueue(sqsClient, 'https://queue.local/deliveries.fifo')),
+    ),
     scheduleExpression: 'rate(15 minutes)',
     maxEvents: 100,
     continueLater: async () => undefined,
@@ -61,6 +65,7 @@ beforeEach(() => {
   });
   dbMock.on(QueryCommand, { ConsistentRead: true }).resolves({ Items: [pendingItem(1), pendingItem(2), pendingItem(3)] });
   dbMock.on(TransactWriteCommand).resolves({});
+  dbMock.on(PutCommand).resolves({});
   dbMock.on(BatchWriteCommand).resolves({});
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
 });
@@ -85,7 +90,7 @@ describe('a flush against failing AWS services', () => {
   });
 
   it('deletes nothing when DynamoDB throttles the delivery record', async () => {
-    dbMock.on(TransactWriteCommand).rejects(throttled());
+    dbMock.on(PutCommand).rejects(throttled());
     await flushDueWebhooks(deps(), invocation());
     expect(sqsMock.commandCalls(SendMessageCommand)).toEqual([]);
     expect(deletes()).toEqual([]);

@@ -1,0 +1,61 @@
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { DoorbellSchema } from '../deliveries/model';
+import type { DoorbellQueue } from '../deliveries/queue';
+import { drainBacklog, type DrainDependencies } from './drain';
+
+export interface DoorbellBatchDependencies {
+  readonly drain: DrainDependencies;
+  readonly queue: Pick<DoorbellQueue, 'hold' | 'deadLetter'>;
+  /** Whether there is time left for one more attempt. */
+  readonly hasTime: () => boolean;
+  readonly onDeadLetter?: (messageId: string) => void;
+  readonly onDrainError?: (messageId: string, error: unknown) => void;
+}
+
+/**
+ * A batch of doorbells from the delivery queue: the webhooks drain concurrently, each serially and
+ * in order. A doorbell whose head waits for a retry is held (its visibility timeout) until then;
+ * one whose drain ran out of time is handed back at once; one whose drain failed comes back after
+ * the visibility timeout and resumes from the recorded cursor. A FIFO receive may return several
+ * messages of one group (a redeliver or the sweeper rang while one was out): the first one's drain
+ * covers the others, which are simply deleted.
+ */
+export async function answerDoorbells(records: readonly SQSRecord[], deps: DoorbellBatchDependencies): Promise<SQSBatchResponse> {
+  const firstOfGroup = new Map<string, SQSRecord>();
+  for (const record of records) {
+    const group = record.attributes.MessageGroupId ?? record.messageId;
+    if (!firstOfGroup.has(group)) firstOfGroup.set(group, record);
+  }
+
+  const answer = async (record: SQSRecord): Promise<SQSBatchItemFailure | undefined> => {
+    const parsed = DoorbellSchema.safeParse(safeJson(record.body));
+    if (!parsed.success) {
+      await deps.queue.deadLetter(record.body, record.attributes.MessageGroupId ?? 'unknown', record.messageId, 'not a doorbell message');
+      deps.onDeadLetter?.(record.messageId);
+      return undefined;
+    }
+    const receipt = { messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) };
+    const result = await drainBacklog(deps.drain, parsed.data, receipt, deps.hasTime);
+    if (result.outcome === 'drained') return undefined;
+    await deps.queue.hold(record.receiptHandle, result.outcome === 'held' ? result.seconds : 0);
+    return { itemIdentifier: record.messageId };
+  };
+
+  const failures = await Promise.all(
+    [...firstOfGroup.values()].map((record) =>
+      answer(record).catch((error: unknown) => {
+        deps.onDrainError?.(record.messageId, error);
+        return { itemIdentifier: record.messageId };
+      }),
+    ),
+  );
+  return { batchItemFailures: failures.filter((f): f is SQSBatchItemFailure => f !== undefined) };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

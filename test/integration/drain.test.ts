@@ -1,0 +1,306 @@
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
+import type { Doorbell } from '../../shared/deliveries/model';
+import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { drainBacklog, type DrainDependencies } from '../../shared/delivery/drain';
+import type { LmsEvent } from '../../shared/delivery/envelope';
+import { sendWebhook } from '../../shared/delivery/http-sender';
+import { DeliveryWorker, type WorkerSettings } from '../../shared/delivery/worker';
+import { newId } from '../../shared/ids';
+import { generateSigningSecret } from '../../shared/signing';
+import type { WebhookWithCredentials } from '../../shared/webhooks/model';
+import { startListener, type TestListener } from './support/listener';
+import { freshTable } from './support/table';
+
+/**
+ * The drain against DynamoDB Local and a real listener, with a doorbell queue that records what is
+ * rung: order, holding on failure, giving up, skipping, crash loops, and the doorbell's life cycle.
+ */
+let listener: TestListener;
+let db: DynamoDBDocumentClient;
+let tableName: string;
+let deliveries: DeliveryRepository;
+const rung: { doorbell: Doorbell; deduplicationId: string }[] = [];
+let state: BacklogStateStore;
+let backlog: DeliveryBacklog;
+
+beforeAll(async () => {
+  listener = await startListener();
+  ({ db, tableName } = await freshTable());
+  deliveries = new DeliveryRepository(db, tableName, 30);
+  state = new BacklogStateStore(db, tableName, {
+    ring: async (doorbell, deduplicationId) => {
+      rung.push({ doorbell, deduplicationId });
+    },
+  });
+  backlog = new DeliveryBacklog(deliveries, state);
+});
+afterAll(async () => listener.close());
+beforeEach(() => {
+  listener.received.splice(0);
+  rung.splice(0);
+  listener.respond(() => ({ status: 202 }));
+});
+
+const settings: WorkerSettings = { retryDelaysSeconds: [5, 10, 300], retryWindowSeconds: 3600, allowPrivateTargets: true };
+
+function webhook(overrides: Partial<WebhookWithCredentials> = {}): WebhookWithCredentials {
+  const at = new Date().toISOString();
+  return {
+    id: newId('wh'),
+    accountId: 1010,
+    name: 'test',
+    targetUrl: listener.url,
+    authType: 'SIGNATURE',
+    events: ['COURSE_COMPLETED'],
+    status: 'ACTIVE',
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+    credentials: { signingSecrets: [{ secret: generateSigningSecret(), createdAt: at }] },
+    ...overrides,
+  };
+}
+
+const event = (n: number, timestamp = 1_767_225_600_000 + n): LmsEvent => ({
+  eventId: `evt-${n}`,
+  eventName: 'COURSE_COMPLETED',
+  timestamp,
+  eventInfo: `${timestamp}-000000-0-0`,
+  data: { userId: n },
+});
+
+async function enqueue(hook: WebhookWithCredentials, ...events: LmsEvent[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const e of events) ids.push((await backlog.enqueue({ webhook: hook, events: [e], kind: 'realtime', idempotencyKey: `event:${e.eventId}`, arrivedAt: Date.now() })).deliveryId);
+  return ids;
+}
+
+function drainer(hook: WebhookWithCredentials | undefined, disabled: string[] = [], lookup?: () => WebhookWithCredentials | undefined): DrainDependencies {
+  let current = hook;
+  return {
+    deliveries,
+    state,
+    worker: new DeliveryWorker({
+      deliveries,
+      send: sendWebhook,
+      disableWebhook: async (_w, reason) => {
+        disabled.push(reason);
+        if (current) current = { ...current, status: 'DISABLED' };
+      },
+      settings,
+    }),
+    readWebhookAndState: async (_accountId, webhookId) => {
+      const found = lookup ? lookup() : current;
+      const stored = await state.read(webhookId);
+      return { ...(found && { webhook: found }), ...(stored && { state: stored }) };
+    },
+    maxReceivesWithoutProgress: 10,
+  };
+}
+
+let messages = 0;
+const receipt = (receiveCount = 1, messageId = `m-${++messages}`) => ({ messageId, receiveCount });
+const doorbellOf = (hook: WebhookWithCredentials): Doorbell => ({ accountId: hook.accountId, webhookId: hook.id });
+const sentIds = () => listener.received.map((r) => (JSON.parse(r.body) as { events: LmsEvent[] }).events[0]!.eventId);
+
+describe('draining a webhook backlog', () => {
+  it('sends the backlog in event-time order, signed, records each attempt in its delivery, and clears the doorbell', async () => {
+    const hook = webhook();
+    // Written out of order: the backlog is ordered by event time.
+    const [third, first, second] = await enqueue(hook, event(3), event(1), event(2));
+    expect(rung).toHaveLength(1);
+
+    expect(await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true)).toEqual({ outcome: 'drained', attempted: 3 });
+    expect(sentIds()).toEqual(['evt-1', 'evt-2', 'evt-3']);
+    expect(listener.received.map((r) => r.headers['webhook-id'])).toEqual([first, second, third]);
+    const secret = hook.credentials.signingSecrets![0]!.secret;
+    for (const request of listener.received) expect(() => new StandardWebhook(secret).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
+    expect(await deliveries.get(hook.id, first!)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1, attempts: [expect.objectContaining({ number: 1, statusCode: 202 })] });
+
+    // Cleared: the next write rings again.
+    expect((await state.read(hook.id))?.rungAt).toBeUndefined();
+    await enqueue(hook, event(4));
+    expect(rung).toHaveLength(2);
+  });
+
+  it('stops at a failure, holding the doorbell until the retry is due, with the rest behind it unsent', async () => {
+    const hook = webhook();
+    const [head] = await enqueue(hook, event(1), event(2), event(3));
+    listener.respond(() => ({ status: 429, headers: { 'retry-after': '120' } }));
+    expect(await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'held', seconds: 120 });
+    expect(sentIds()).toEqual(['evt-1']);
+    expect(await deliveries.get(hook.id, head!)).toMatchObject({ status: 'PENDING', attemptCount: 1, nextAttemptAt: expect.any(String) });
+
+    // A doorbell answered before the retry is due holds again, sending nothing.
+    const early = await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    expect(early).toMatchObject({ outcome: 'held', attempted: 0 });
+    expect(listener.received).toHaveLength(1);
+    // While held, new writes do not ring: the doorbell is still out.
+    await enqueue(hook, event(4));
+    expect(rung).toHaveLength(1);
+  });
+
+  it('lets a late event with an older timestamp go next, and strands nothing written during a drain', async () => {
+    const hook = webhook();
+    await enqueue(hook, event(10), event(11));
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    // Older than everything already sent: the cursor moves back for it.
+    await enqueue(hook, event(5));
+    let wroteDuringDrain = false;
+    const deps = drainer(hook);
+    listener.respond(() => ({ status: 202 }));
+    const sendingDeps: DrainDependencies = {
+      ...deps,
+      readWebhookAndState: async (...args) => {
+        if (!wroteDuringDrain) {
+          wroteDuringDrain = true;
+          await enqueue(hook, event(12));
+        }
+        return deps.readWebhookAndState(...args);
+      },
+    };
+    expect(await drainBacklog(sendingDeps, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 2 });
+    expect(sentIds()).toEqual(['evt-10', 'evt-11', 'evt-5', 'evt-12']);
+  });
+
+  it('never passes over a late event written into the page being drained', async () => {
+    const hook = webhook();
+    await enqueue(hook, event(10), event(11), event(12));
+    let late = false;
+    const deps: DrainDependencies = {
+      ...drainer(hook),
+      pageSize: 2,
+      worker: new DeliveryWorker({
+        deliveries,
+        send: async (request, options) => {
+          if (!late) {
+            late = true;
+            // Older than the page the drain has read: it sorts first, below where the drain will move its cursor.
+            await enqueue(hook, event(5));
+          }
+          return sendWebhook(request, options);
+        },
+        disableWebhook: async () => undefined,
+        settings,
+      }),
+    };
+    expect(await drainBacklog(deps, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 4 });
+    expect(sentIds()).toEqual(['evt-10', 'evt-11', 'evt-5', 'evt-12']);
+  });
+
+  it('gives up after the retry window, fails the delivery, disables the webhook and skips the rest', async () => {
+    const hook = webhook();
+    // The head arrived two hours ago: its one-hour window is over.
+    const { deliveryId: head } = await backlog.enqueue({ webhook: hook, events: [event(1)], kind: 'realtime', idempotencyKey: 'event:evt-1', arrivedAt: Date.now() - 7200_000 });
+    await enqueue(hook, event(2));
+    listener.respond(() => ({ status: 503 }));
+    const disabled: string[] = [];
+    expect(await drainBacklog(drainer(hook, disabled), doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained' });
+    expect(await deliveries.get(hook.id, head)).toMatchObject({ status: 'FAILED', statusReason: expect.stringContaining('gave up') });
+    expect(disabled).toHaveLength(1);
+    expect(listener.received).toHaveLength(1);
+    const [rest] = (await deliveries.list(hook.id, { status: 'SKIPPED', limit: 10 })).items;
+    expect(rest).toMatchObject({ status: 'SKIPPED', statusReason: 'webhook is DISABLED' });
+  });
+
+  it('skips the backlog of an inactive, disabled or deleted webhook without a request', async () => {
+    for (const [hook, reason] of [
+      [webhook({ status: 'INACTIVE' }), 'webhook is INACTIVE'],
+      [webhook({ status: 'DISABLED' }), 'webhook is DISABLED'],
+    ] as const) {
+      const [id] = await enqueue({ ...hook, status: 'ACTIVE' }, event(1));
+      await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+      expect(await deliveries.get(hook.id, id!)).toMatchObject({ status: 'SKIPPED', statusReason: reason });
+    }
+    const gone = webhook();
+    const [id] = await enqueue(gone, event(1));
+    await drainBacklog(drainer(undefined), doorbellOf(gone), receipt(), () => true);
+    expect(await deliveries.get(gone.id, id!)).toMatchObject({ status: 'SKIPPED', statusReason: 'webhook was deleted' });
+    expect(listener.received).toHaveLength(0);
+  });
+
+  it('sends the same event once however often it is written, and a finished delivery never again', async () => {
+    const hook = webhook();
+    await enqueue(hook, event(1));
+    await enqueue(hook, event(1));
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    await enqueue(hook, event(1));
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    expect(sentIds()).toEqual(['evt-1']);
+  });
+
+  it('fails the head of a backlog whose drain keeps dying, from progress in DynamoDB, and sends the rest', async () => {
+    const hook = webhook();
+    const [head] = await enqueue(hook, event(1), event(2));
+    // The 11th receive of one doorbell with no progress recorded by any of them.
+    expect(await drainBacklog(drainer(hook), doorbellOf(hook), receipt(11, 'crashing'), () => true)).toMatchObject({ outcome: 'drained', attempted: 1 });
+    expect(await deliveries.get(hook.id, head!)).toMatchObject({ status: 'FAILED', statusReason: expect.stringContaining('stopped 11 times') });
+    expect(sentIds()).toEqual(['evt-2']);
+  });
+
+  it('does not count receives that recorded progress, such as holds for retries', async () => {
+    const hook = webhook();
+    await enqueue(hook, event(1));
+    listener.respond(() => ({ status: 500 }));
+    for (let n = 1; n <= 12; n++) {
+      const deps = { ...drainer(hook), now: () => new Date(Date.now() + n * 400_000) };
+      deps.worker = new DeliveryWorker({ deliveries, send: sendWebhook, disableWebhook: async () => undefined, settings: { ...settings, retryWindowSeconds: 86_400 }, now: deps.now });
+      expect((await drainBacklog(deps, doorbellOf(hook), receipt(n, 'held'), () => true)).outcome).toBe('held');
+    }
+    expect(listener.received).toHaveLength(12);
+  });
+
+  it('hands the doorbell back when time runs out, and the next drain resumes where it stopped', async () => {
+    const hook = webhook();
+    await enqueue(hook, event(1), event(2), event(3));
+    let budget = 2;
+    expect(await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => budget-- > 0)).toEqual({ outcome: 'handed-back', attempted: 2 });
+    expect(await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true)).toEqual({ outcome: 'drained', attempted: 1 });
+    expect(sentIds()).toEqual(['evt-1', 'evt-2', 'evt-3']);
+  });
+
+  it('redelivers a stuck PENDING delivery by ringing again, and a finished one with a fresh window', async () => {
+    const hook = webhook();
+    const [id] = await enqueue(hook, event(1));
+    // The doorbell was lost: redeliver rings even though the state says it is out.
+    const stuck = (await deliveries.get(hook.id, id!))!;
+    await backlog.redeliver(stuck);
+    expect(rung).toHaveLength(2);
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    const done = (await deliveries.get(hook.id, id!))!;
+    expect(done.status).toBe('SUCCEEDED');
+    await backlog.redeliver(done);
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    expect(listener.received.map((r) => r.headers['webhook-id'])).toEqual([id, id]);
+    expect(await deliveries.get(hook.id, id!)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 2, redeliveries: 2 });
+  });
+
+  it('counts the log lifetime afresh on every attempt and redeliver, so a delivery still retried never expires', async () => {
+    const hook = webhook();
+    const day = 24 * 3600 * 1000;
+    const start = Date.UTC(2026, 0, 1);
+    const at = (ms: number) => new DeliveryRepository(db, tableName, 30, () => new Date(ms));
+    const expiresAt = async (id: string) =>
+      Number((await db.send(new GetCommand({ TableName: tableName, Key: { pk: `WEBHOOK#${hook.id}`, sk: `DELIVERY#${id}` } }))).Item?.expiresAt);
+    const [id] = await enqueue(hook, event(1));
+    const created = (await deliveries.get(hook.id, id!))!;
+    await db.send(new PutCommand({ TableName: tableName, Item: at(start).toItem(created) }));
+    expect(await expiresAt(id!)).toBe((start + 30 * day) / 1000);
+
+    const retried = await at(start + 10 * day).recordAttempt(created, { number: 1, at: new Date(start + 10 * day).toISOString(), durationMs: 1, statusCode: 500 }, { status: 'FAILED' });
+    expect(await expiresAt(id!)).toBe((start + 40 * day) / 1000);
+    await at(start + 20 * day).requeue(retried);
+    expect(await expiresAt(id!)).toBe((start + 50 * day) / 1000);
+  });
+
+  it('sends Basic credentials when the webhook uses Basic auth', async () => {
+    const hook = webhook({ authType: 'BASIC', credentials: { basic: { username: 'lms', password: 's3cret' } } });
+    await enqueue(hook, event(1));
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    const [request] = await listener.waitFor(1);
+    expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('lms:s3cret').toString('base64')}`);
+    expect(request!.headers['webhook-signature']).toBeUndefined();
+  });
+});
