@@ -4,6 +4,8 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/delivery/handler';
 import { resetContainer } from '../../shared/container';
+import { logger } from '../../shared/observability/logger';
+import { metrics } from '../../shared/observability/metrics';
 
 /**
  * The delivery Lambda's entry, as Powertools' "testing your code" drives a handler: a real-shaped
@@ -74,6 +76,7 @@ afterAll(() => {
 });
 
 beforeEach(() => {
+  jest.restoreAllMocks();
   dbMock.reset();
   sqsMock.reset();
   // A webhook deleted meanwhile and no backlog state: nothing is sent, no credentials are opened.
@@ -116,5 +119,16 @@ describe('the delivery handler', () => {
     const response = await handler(event, context(150_000));
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-b' }] });
+  });
+
+  test('Lambda plumbing: the invocation context goes on the log lines, and metrics are flushed even when the handler throws', async () => {
+    const addContext = jest.spyOn(logger, 'addContext');
+    const publish = jest.spyOn(metrics, 'publishStoredMetrics');
+    const invocation = context(150_000);
+
+    await expect(handler({} as SQSEvent, invocation)).rejects.toThrow();
+
+    expect(addContext).toHaveBeenCalledWith(invocation);
+    expect(publish).toHaveBeenCalledTimes(1);
   });
 });
