@@ -10,6 +10,7 @@ import { required, settings } from '../../shared/config';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { HeldDeliveries } from '../../shared/deliveries/held';
 import { DeliveryService } from '../../shared/deliveries/service';
 import { sendWebhook } from '../../shared/delivery/http-sender';
 import { NotFoundError } from '../../shared/errors';
@@ -58,6 +59,8 @@ function apiDependencies(): ApiDependencies {
           }
           return backlog;
         },
+        held: new HeldDeliveries(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
+        retryWindowSeconds: config.RETRY_WINDOW_SECONDS,
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),

@@ -38,7 +38,7 @@ function build(): Container {
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();
-      if (!(await webhooks.disable(webhook.accountId, webhook.id, reason, disabledAt))) return;
+      if (!(await webhooks.disable(webhook.accountId, webhook.id, reason, disabledAt, delivery.id))) return;
       count(METRICS.webhooksDisabled);
       logger.warn('webhook disabled', { webhookId: webhook.id, accountId: webhook.accountId, reason });
       await publishWebhookDisabled(eventBridge(), config.EVENT_BUS_NAME, {

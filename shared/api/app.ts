@@ -49,14 +49,17 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
 
   getWebhook: async ({ request, deps, accountId }) => {
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
-    const batch = deps.batchSummary && (await deps.batchSummary(webhook.id));
-    return json(200, { ...toView(webhook), ...batch }, etag(webhook));
+    const [batch, held] = await Promise.all([deps.batchSummary?.(webhook.id), deps.deliveries.heldSummary(webhook)]);
+    return json(200, { ...toView(webhook), ...batch, ...held }, etag(webhook));
   },
 
   updateWebhook: async ({ request, deps, accountId }) => {
     const changes = jsonBody(request, UpdateWebhookSchema);
-    const { webhook, signingSecret } = await deps.webhooks.update(accountId, webhookId(request), changes, ifMatch(request));
-    return json(200, { ...toView(webhook), ...(signingSecret && { signingSecret }) }, {
+    const { webhook, signingSecret, reenabled } = await deps.webhooks.update(accountId, webhookId(request), changes, ifMatch(request));
+    // Re-enabled after being disabled for failing: what was held for it goes out first (or is discarded).
+    const held = reenabled && (await deps.deliveries.releaseHeld(webhook, reenabled));
+    const released = held && held.released + held.skipped > 0 ? { heldRelease: { released: held.released, skipped: held.skipped } } : undefined;
+    return json(200, { ...toView(webhook), ...(signingSecret && { signingSecret }), ...released }, {
       ...etag(webhook),
       ...(signingSecret && { 'cache-control': 'no-store' }),
     });

@@ -6,7 +6,7 @@ import { keys } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
 import type { Delivery, DeliveryKind } from './model';
 import type { DoorbellQueue } from './queue';
-import type { DeliveryRepository } from './repository';
+import type { DeliveryRepository, UnsentStatus } from './repository';
 
 /**
  * Each webhook's backlog is its `DELIVERY#` items from a cursor on; the queue only wakes a webhook
@@ -245,8 +245,8 @@ export interface NewDelivery {
   readonly idempotencyKey: string;
   /** When the (first) event arrived; the retry window counts from here. @default now */
   readonly arrivedAt?: number;
-  /** Logged finished without being sent: SKIPPED (the webhook was inactive at a batch flush) or FAILED (it cannot be stored). */
-  readonly unsent?: { readonly status: 'SKIPPED' | 'FAILED'; readonly reason: string };
+  /** Logged without being sent: SKIPPED (the webhook was inactive at a batch flush), HELD (it was disabled) or FAILED (it cannot be stored). */
+  readonly unsent?: { readonly status: UnsentStatus; readonly reason: string };
 }
 
 /**

@@ -4,9 +4,10 @@ import type { LmsEvent } from '../delivery/envelope';
 /**
  * A delivery: one request's worth of events for one webhook (one event in real time, up to
  * BATCH_MAX_EVENTS for batches), with its attempts. The delivery id is the `webhook-id` header, the
- * same on every retry, so listeners can dedupe on it.
+ * same on every retry, so listeners can dedupe on it. HELD: written while its webhook was DISABLED,
+ * kept in the backlog's order until the webhook is re-enabled (see ./held.ts).
  */
-export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'HELD'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export type DeliveryKind = 'realtime' | 'batch' | 'test';
 

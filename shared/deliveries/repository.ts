@@ -11,7 +11,7 @@ import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } fro
  * JSON text they arrived as) and the latest attempts. Ids start with the event time, so the
  * partition reads oldest-first as the backlog and newest-first as the log.
  *
- * The status filter's sparse GSI holds only FAILED and SKIPPED deliveries (keys only): PENDING ones
+ * The status filter's sparse GSI holds only FAILED, SKIPPED and HELD deliveries (keys only): PENDING ones
  * are the backlog from the drain's cursor, SUCCEEDED ones are the rest.
  */
 export const deliveryKeys = {
@@ -20,8 +20,11 @@ export const deliveryKeys = {
   end: 'DELIVERY#~',
 };
 
-const INDEXED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['FAILED', 'SKIPPED']);
+const INDEXED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['FAILED', 'SKIPPED', 'HELD']);
 const SECONDS_PER_DAY = 24 * 3600;
+
+/** How a delivery is logged when it is not sent: skipped, held for a disabled webhook, or failed unsendable. */
+export type UnsentStatus = 'SKIPPED' | 'FAILED' | 'HELD';
 
 export interface AttemptOutcomeChange {
   readonly status: DeliveryStatus;
@@ -146,7 +149,7 @@ export class DeliveryRepository {
   }
 
   /** Ends a pending delivery without an attempt (its webhook is gone, inactive or disabled, or it cannot be sent). */
-  async finishUnsent(delivery: Delivery, status: 'SKIPPED' | 'FAILED', reason: string): Promise<void> {
+  async finishUnsent(delivery: Delivery, status: UnsentStatus, reason: string): Promise<void> {
     const at = this.now().toISOString();
     await this.db.send(
       new UpdateCommand({

@@ -9,6 +9,7 @@ import { decodePageToken, encodePageToken, type Page } from '../storage/paginati
 import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { BacklogStateStore, DeliveryBacklog } from './backlog';
+import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from './held';
 import type { DeliveryRepository } from './repository';
 
 export const TEST_EVENT_NAME = 'WEBHOOK_TEST';
@@ -25,7 +26,10 @@ export interface TestResult {
 export interface DeliveryServiceOptions {
   readonly repository: DeliveryRepository;
   /** Built on first use: only redelivery and the PENDING filter need the backlog. */
-  readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read'> };
+  readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read' | 'ring'> };
+  readonly held: HeldDeliveries;
+  /** How long a held delivery is kept for its webhook: the retry window. */
+  readonly retryWindowSeconds: number;
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   readonly allowPrivateTargets: boolean;
   readonly now?: () => Date;
@@ -63,6 +67,24 @@ export class DeliveryService {
     if (webhook.status !== 'ACTIVE') throw new ConflictError(`The webhook is ${webhook.status}; activate it before redelivering.`);
     const delivery = await this.find(webhook, deliveryId);
     return toDeliveryView(await this.options.backlog().writer.redeliver(delivery));
+  }
+
+  async heldSummary(webhook: Webhook): Promise<HeldSummary> {
+    return this.options.held.summary(webhook.id);
+  }
+
+  /**
+   * A DISABLED webhook was re-enabled: the delivery whose failure disabled it and the held ones go
+   * out first, in backlog order, then new events — the drain's cursor moves back to the first of
+   * them and its doorbell rings. With `discardHeld` the held ones are logged SKIPPED instead.
+   */
+  async releaseHeld(webhook: Webhook, reenabled: { disabledBy?: string; discardHeld: boolean }): Promise<ReleaseOutcome> {
+    const failed = reenabled.disabledBy === undefined || reenabled.discardHeld ? undefined : await this.options.repository.get(webhook.id, reenabled.disabledBy);
+    const requeued = failed?.status === 'FAILED' ? await this.options.repository.requeue(failed) : undefined;
+    const outcome = await this.options.held.release(webhook.id, { windowSeconds: this.options.retryWindowSeconds, discard: reenabled.discardHeld });
+    const first = [requeued?.id, outcome.firstReleasedId].filter((id): id is string => id !== undefined).sort()[0];
+    if (first !== undefined) await this.options.backlog().state.ring(webhook, first, true);
+    return { ...outcome, released: outcome.released + (requeued ? 1 : 0) };
   }
 
   /** Sends a test event now, signed like any delivery, logs it (one write, once finished), and reports the listener's answer. */

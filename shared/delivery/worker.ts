@@ -1,3 +1,4 @@
+import { unsentFor } from '../deliveries/held';
 import type { DeliveryRepository } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
@@ -40,9 +41,11 @@ export class DeliveryWorker {
   /** Attempts one PENDING delivery of `webhook` (undefined: deleted). */
   async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery): Promise<AttemptResult> {
     const { deliveries, settings } = this.deps;
-    if (!webhook || webhook.status !== 'ACTIVE') {
-      const reason = webhook ? `webhook is ${webhook.status}` : 'webhook was deleted';
-      await deliveries.finishUnsent(delivery, 'SKIPPED', reason);
+    const unsent = unsentFor(webhook);
+    if (unsent || !webhook) {
+      // DISABLED: held until re-enabled; INACTIVE or deleted: skipped.
+      const { status, reason } = unsent ?? { status: 'SKIPPED' as const, reason: 'webhook was deleted' };
+      await deliveries.finishUnsent(delivery, status, reason);
       return { action: 'done', note: reason };
     }
 

@@ -190,7 +190,7 @@ describe('draining a webhook backlog', () => {
     expect(sentIds()).toEqual(['evt-10', 'evt-11', 'evt-5', 'evt-12']);
   });
 
-  it('gives up after the retry window, fails the delivery, disables the webhook and skips the rest', async () => {
+  it('gives up after the retry window, fails the delivery, disables the webhook and holds the rest', async () => {
     const hook = webhook();
     // The head arrived two hours ago: its one-hour window is over.
     const { deliveryId: head } = await backlog.enqueue({ webhook: hook, events: [event(1)], kind: 'realtime', idempotencyKey: 'event:evt-1', arrivedAt: Date.now() - 7200_000 });
@@ -201,18 +201,18 @@ describe('draining a webhook backlog', () => {
     expect(await deliveries.get(hook.id, head)).toMatchObject({ status: 'FAILED', statusReason: expect.stringContaining('gave up') });
     expect(disabled).toHaveLength(1);
     expect(listener.received).toHaveLength(1);
-    const [rest] = (await deliveries.list(hook.id, { status: 'SKIPPED', limit: 10 })).items;
-    expect(rest).toMatchObject({ status: 'SKIPPED', statusReason: 'webhook is DISABLED' });
+    const [rest] = (await deliveries.list(hook.id, { status: 'HELD', limit: 10 })).items;
+    expect(rest).toMatchObject({ status: 'HELD', statusReason: 'webhook is DISABLED: held until it is re-enabled' });
   });
 
-  it('skips the backlog of an inactive, disabled or deleted webhook without a request', async () => {
-    for (const [hook, reason] of [
-      [webhook({ status: 'INACTIVE' }), 'webhook is INACTIVE'],
-      [webhook({ status: 'DISABLED' }), 'webhook is DISABLED'],
+  it('skips the backlog of an inactive or deleted webhook and holds that of a disabled one, without a request', async () => {
+    for (const [hook, status, reason] of [
+      [webhook({ status: 'INACTIVE' }), 'SKIPPED', 'webhook is INACTIVE'],
+      [webhook({ status: 'DISABLED' }), 'HELD', 'webhook is DISABLED: held until it is re-enabled'],
     ] as const) {
       const [id] = await enqueue({ ...hook, status: 'ACTIVE' }, event(1));
       await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
-      expect(await deliveries.get(hook.id, id!)).toMatchObject({ status: 'SKIPPED', statusReason: reason });
+      expect(await deliveries.get(hook.id, id!)).toMatchObject({ status, statusReason: reason });
     }
     const gone = webhook();
     const [id] = await enqueue(gone, event(1));
