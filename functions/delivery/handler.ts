@@ -10,7 +10,7 @@ import { DeliveryRepository } from '../../shared/deliveries/repository';
 import type { DrainDependencies } from '../../shared/delivery/drain';
 import { answerDoorbells } from '../../shared/delivery/doorbells';
 import { sendWebhook } from '../../shared/delivery/http-sender';
-import { publishWebhookDisabled } from '../../shared/delivery/notices';
+import { publishWebhookDisabled, publishWebhookFailing } from '../../shared/delivery/notices';
 import { DeliveryWorker } from '../../shared/delivery/worker';
 import { logger } from '../../shared/observability/logger';
 import { count, publishMetrics } from '../../shared/observability/metrics';
@@ -48,6 +48,16 @@ function build(): Container {
         reason,
         deliveryId: delivery.id,
         disabledAt,
+      });
+    },
+    announceFailing: async (webhook, delivery, failing) => {
+      logger.warn('webhook failing', { webhookId: webhook.id, accountId: webhook.accountId, deliveryId: delivery.id, ...failing });
+      await publishWebhookFailing(eventBridge(), config.EVENT_BUS_NAME, {
+        accountId: webhook.accountId,
+        webhookId: webhook.id,
+        webhookName: webhook.name,
+        deliveryId: delivery.id,
+        ...failing,
       });
     },
     onAttempt: (outcome) => {

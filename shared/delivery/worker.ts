@@ -26,6 +26,8 @@ export interface WorkerDependencies {
   readonly send: (request: WebhookRequest, options: { allowPrivate: boolean }) => Promise<AttemptOutcome>;
   /** Disables the webhook (unless it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
+  /** Announces, once per failing head delivery, that it has failed for half of the retry window. */
+  readonly announceFailing?: (webhook: Webhook, delivery: Delivery, notice: { failingSince: string; disablesAt: string; lastError: string }) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
   readonly settings: WorkerSettings;
   readonly now?: () => Date;
@@ -58,6 +60,9 @@ export class DeliveryWorker {
       return { action: 'done' };
     }
 
+    // 410 Gone: the listener says the endpoint is no more (Standard Webhooks); no retry.
+    if (outcome.statusCode === 410) return this.giveUp(webhook, delivery, attempt, 'the listener answered 410 Gone');
+
     const decision = nextRetry({
       attempt: attempt.number,
       firstArrivedAt: delivery.firstArrivedAt,
@@ -68,13 +73,34 @@ export class DeliveryWorker {
     });
     if (decision.retry) {
       const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
-      await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
+      const updated = await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
+      await this.announceIfHalfway(webhook, delivery, updated, outcome.error ?? 'unknown');
       return { action: 'retry', delaySeconds: decision.delaySeconds, nextAttemptAt };
     }
-    const reason = `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`;
-    const failed = await deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
+    return this.giveUp(webhook, delivery, attempt, `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`);
+  }
+
+  private async giveUp(webhook: Webhook, delivery: Delivery, attempt: Attempt, reason: string): Promise<AttemptResult> {
+    const failed = await this.deps.deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
     await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
     return { action: 'done', note: reason, disabledWebhook: true };
+  }
+
+  /**
+   * The attempt just recorded is the first at or past half of the delivery's retry window: the
+   * one moment per failing head to warn (a redeliver starts a fresh window, and may warn again).
+   */
+  private async announceIfHalfway(webhook: Webhook, before: Delivery, after: Delivery, lastError: string): Promise<void> {
+    const windowMs = this.deps.settings.retryWindowSeconds * 1000;
+    const halfway = before.firstArrivedAt + windowMs / 2;
+    const previousAt = before.attempts.length > 0 ? Date.parse(before.attempts[before.attempts.length - 1]!.at) : before.firstArrivedAt;
+    const latestAt = Date.parse(after.attempts[after.attempts.length - 1]!.at);
+    if (!this.deps.announceFailing || previousAt >= halfway || latestAt < halfway) return;
+    await this.deps.announceFailing(webhook, after, {
+      failingSince: new Date(before.firstArrivedAt).toISOString(),
+      disablesAt: new Date(before.firstArrivedAt + windowMs).toISOString(),
+      lastError,
+    });
   }
 }
 

@@ -118,3 +118,28 @@ it('refuses discardHeld without "active": true', async () => {
   const { id } = (await created.json()) as { id: string };
   expect((await runtime.api(`/webhooks/${id}`, { method: 'PATCH', accountId: 4103, body: JSON.stringify({ discardHeld: true }) })).status).toBe(400);
 });
+
+it('410 Gone disables the webhook at once, after one request; what follows is held', async () => {
+  const accountId = 4104;
+  listener.respond(() => ({ status: 410 }));
+  const created = await runtime.api('/webhooks', {
+    method: 'POST',
+    accountId,
+    body: JSON.stringify({ name: 'gone', targetUrl: listener.url, auth: { type: 'NONE' }, events: ['COURSE_COMPLETED'] }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  const before = listener.received.length;
+  await lms.put([lms.entry('COURSE_COMPLETED', { accountId, eventId: 'gone-1', data })]);
+  const webhook = await eventually(
+    async () => (await (await runtime.api(`/webhooks/${id}`, { accountId })).json()) as WebhookBody & { statusReason?: string },
+    (w) => w.status === 'DISABLED',
+  );
+  expect(webhook.statusReason).toMatch(/410 Gone/);
+  expect(listener.received.length - before).toBe(1);
+  await lms.put([lms.entry('COURSE_COMPLETED', { accountId, eventId: 'gone-2', data })]);
+  await eventually(
+    async () => (await (await runtime.api(`/webhooks/${id}`, { accountId })).json()) as WebhookBody,
+    (w) => w.heldDeliveries === 1,
+  );
+  expect(listener.received.length - before).toBe(1);
+});
