@@ -11,6 +11,7 @@ import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/back
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { HeldDeliveries } from '../../shared/deliveries/held';
+import { REPLAY_REQUEST_BUDGET_MS, ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryService } from '../../shared/deliveries/service';
 import { sendWebhook } from '../../shared/delivery/http-sender';
 import { NotFoundError } from '../../shared/errors';
@@ -60,6 +61,9 @@ function apiDependencies(): ApiDependencies {
           return backlog;
         },
         held: new HeldDeliveries(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
+        replays: new ReplayStore(dynamoDb(), config.TABLE_NAME, deliveryRepository, config.DELIVERY_LOG_TTL_DAYS),
+        logTtlDays: config.DELIVERY_LOG_TTL_DAYS,
+        replayBudgetMs: REPLAY_REQUEST_BUDGET_MS,
         retryWindowSeconds: config.RETRY_WINDOW_SECONDS,
         send: (request, options) => sendWebhook(request, options),
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,

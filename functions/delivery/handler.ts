@@ -6,6 +6,7 @@ import { sqs } from '../../shared/adapters/sqs';
 import { required, settings } from '../../shared/config';
 import { backlogStateKey, BacklogStateStore, stateFromItem } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
+import { ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import type { DrainDependencies } from '../../shared/delivery/drain';
 import { answerDoorbells } from '../../shared/delivery/doorbells';
@@ -33,6 +34,7 @@ function build(): Container {
   const webhooks = new WebhookRepository(db, config.TABLE_NAME);
   const deliveries = new DeliveryRepository(db, config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS);
   const queue = new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL'), config.DELIVERY_DLQ_URL);
+  const replays = new ReplayStore(db, config.TABLE_NAME, deliveries, config.DELIVERY_LOG_TTL_DAYS);
   const worker = new DeliveryWorker({
     deliveries,
     send: (request, options) => sendWebhook(request, options),
@@ -60,6 +62,7 @@ function build(): Container {
         ...failing,
       });
     },
+    replays,
     onAttempt: (outcome) => {
       count(METRICS.deliveryAttempts);
       if (!outcome.ok) count(METRICS.deliveryFailures);
@@ -82,6 +85,7 @@ function build(): Container {
         return { ...(webhook && { webhook: await openCredentials(credentialsCipher(), webhook) }), ...(other && { state: stateFromItem(other) }) };
       },
       maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
+      replays,
     },
     queue,
   };

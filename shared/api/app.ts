@@ -5,6 +5,7 @@ import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
 import { CreateWebhookSchema, toView, UpdateWebhookSchema, type Webhook } from '../webhooks/model';
 import type { WebhookService } from '../webhooks/service';
+import { ReplayRequestSchema } from '../deliveries/replay';
 import type { DeliveryService } from '../deliveries/service';
 import { openApiDocument } from './openapi';
 import { problemFor, PROBLEM_CONTENT_TYPE } from './problem';
@@ -103,6 +104,18 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
   redeliver: async ({ request, deps, accountId }) => {
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
     return json(202, await deps.deliveries.redeliver(webhook, request.pathParameters.deliveryId ?? ''));
+  },
+
+  replay: async ({ request, deps, accountId }) => {
+    const input = jsonBody(request, ReplayRequestSchema);
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    const replay = await deps.deliveries.replay(webhook, input);
+    return json(202, replay, { location: `/webhooks/${webhook.id}/replays/${replay.replayId}` });
+  },
+
+  getReplay: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.replayStatus(webhook, request.pathParameters.replayId ?? ''));
   },
 };
 

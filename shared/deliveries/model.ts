@@ -44,6 +44,8 @@ export interface Delivery {
   readonly redeliveries: number;
   /** The latest attempts (at most STORED_ATTEMPTS), oldest first; `attemptCount` counts them all. */
   readonly attempts: readonly Attempt[];
+  /** A replay's copy: the original delivery (its id is the `webhook-id` sent) and the replay. */
+  readonly replayOf?: { readonly deliveryId: string; readonly replayId: string };
 }
 
 export const AttemptViewSchema = z.object({
@@ -66,6 +68,8 @@ export const DeliveryViewSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   nextAttemptAt: z.string().optional(),
+  /** A replay's copy: the original delivery, whose id it is sent with as `webhook-id`, and the replay. */
+  replayOf: z.object({ deliveryId: z.string(), replayId: z.string() }).optional(),
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
@@ -89,6 +93,7 @@ export function toDeliveryView(delivery: Delivery): DeliveryView {
     createdAt: delivery.createdAt,
     updatedAt: delivery.updatedAt,
     ...(delivery.status === 'PENDING' && delivery.nextAttemptAt !== undefined && { nextAttemptAt: delivery.nextAttemptAt }),
+    ...(delivery.replayOf && { replayOf: { ...delivery.replayOf } }),
   };
 }
 

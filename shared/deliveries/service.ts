@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { attemptFrom, buildRequest } from '../delivery/worker';
-import { newId, ID_PATTERN } from '../ids';
+import { idFloor, newId, ID_PATTERN } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { BacklogStateStore, DeliveryBacklog } from './backlog';
 import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from './held';
+import { REPLAYABLE_STATUSES, toReplayView, type ReplayRequest, type ReplayStore, type ReplayView } from './replay';
 import type { DeliveryRepository } from './repository';
 
 export const TEST_EVENT_NAME = 'WEBHOOK_TEST';
@@ -28,6 +29,11 @@ export interface DeliveryServiceOptions {
   /** Built on first use: only redelivery and the PENDING filter need the backlog. */
   readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read' | 'ring'> };
   readonly held: HeldDeliveries;
+  readonly replays: ReplayStore;
+  /** How long the log keeps deliveries: a replay cannot reach further back. */
+  readonly logTtlDays: number;
+  /** How long a replay request may spend queuing before it hands the rest to the webhook's drain. */
+  readonly replayBudgetMs: number;
   /** How long a held delivery is kept for its webhook: the retry window. */
   readonly retryWindowSeconds: number;
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
@@ -85,6 +91,38 @@ export class DeliveryService {
     const first = [requeued?.id, outcome.firstReleasedId].filter((id): id is string => id !== undefined).sort()[0];
     if (first !== undefined) await this.options.backlog().state.ring(webhook, first, true);
     return { ...outcome, released: outcome.released + (requeued ? 1 : 0) };
+  }
+
+  /**
+   * Queues the deliveries of a time range again, at the back of the backlog (see ./replay.ts). The
+   * same request twice is one replay: the second answers with the first's progress.
+   */
+  async replay(webhook: Webhook, request: ReplayRequest): Promise<ReplayView> {
+    if (webhook.status !== 'ACTIVE') throw new ConflictError(`The webhook is ${webhook.status}; activate it before replaying.`);
+    const now = this.now().getTime();
+    const oldest = now - this.options.logTtlDays * 24 * 3600 * 1000;
+    if (Date.parse(request.since) < oldest) {
+      const message = `the log keeps ${this.options.logTtlDays} days: since must be after ${new Date(oldest).toISOString()}`;
+      throw new ValidationError(message, [{ field: 'since', message }]);
+    }
+    // Nothing after the request is replayed: the replay's own copies are written after it.
+    const until = new Date(Math.min(Date.parse(request.until), now - 1)).toISOString();
+    const statuses = request.status === 'all' ? [...REPLAYABLE_STATUSES] : request.status;
+    const { replay, created } = await this.options.replays.create(webhook, { since: request.since, until, statuses });
+    if (!created) return toReplayView(replay);
+    const started = this.now().getTime();
+    const queued = await this.options.replays.queueMore(replay, () => this.now().getTime() - started < this.options.replayBudgetMs);
+    if (queued.replay.readAfter !== undefined) await this.options.replays.handToDrain(queued.replay);
+    if (queued.firstQueuedId !== undefined || queued.replay.readAfter !== undefined) {
+      await this.options.backlog().state.ring(webhook, queued.firstQueuedId ?? idFloor('msg', replay.startedAt), true);
+    }
+    return toReplayView(queued.replay);
+  }
+
+  async replayStatus(webhook: Webhook, replayId: string): Promise<ReplayView> {
+    const replay = replayId.startsWith('rpl_') ? await this.options.replays.get(webhook.id, replayId) : undefined;
+    if (!replay) throw new NotFoundError(`No replay ${replayId}.`);
+    return toReplayView(replay);
   }
 
   /** Sends a test event now, signed like any delivery, logs it (one write, once finished), and reports the listener's answer. */

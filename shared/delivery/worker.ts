@@ -1,4 +1,5 @@
 import { unsentFor } from '../deliveries/held';
+import type { ReplayStore } from '../deliveries/replay';
 import type { DeliveryRepository } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
@@ -29,6 +30,8 @@ export interface WorkerDependencies {
   /** Announces, once per failing head delivery, that it has failed for half of the retry window. */
   readonly announceFailing?: (webhook: Webhook, delivery: Delivery, notice: { failingSince: string; disablesAt: string; lastError: string }) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
+  /** Counts the end of a replay's copy in its replay's progress. */
+  readonly replays?: Pick<ReplayStore, 'recordOutcome'>;
   readonly settings: WorkerSettings;
   readonly now?: () => Date;
 }
@@ -57,6 +60,7 @@ export class DeliveryWorker {
     const attempt = attemptFrom(delivery.attemptCount + 1, at, outcome);
     if (outcome.ok) {
       await deliveries.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
+      await this.deps.replays?.recordOutcome(delivery, 'sent');
       return { action: 'done' };
     }
 
@@ -82,6 +86,7 @@ export class DeliveryWorker {
 
   private async giveUp(webhook: Webhook, delivery: Delivery, attempt: Attempt, reason: string): Promise<AttemptResult> {
     const failed = await this.deps.deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
+    await this.deps.replays?.recordOutcome(delivery, 'failed');
     await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
     return { action: 'done', note: reason, disabledWebhook: true };
   }
@@ -104,10 +109,17 @@ export class DeliveryWorker {
   }
 }
 
-/** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id. */
-export function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
+/** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id (a replay's: the original's). */
+export function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events' | 'replayOf'>, at: Date): WebhookRequest {
   const body = envelopeBody(delivery.accountId, delivery.events);
-  const headers = deliveryHeaders({ messageId: delivery.id, timestampSeconds: Math.floor(at.getTime() / 1000), body, auth: authOf(webhook, at) });
+  const headers = deliveryHeaders({
+    // A replay's copy goes out as the original delivery, marked as a replay.
+    messageId: delivery.replayOf?.deliveryId ?? delivery.id,
+    timestampSeconds: Math.floor(at.getTime() / 1000),
+    body,
+    auth: authOf(webhook, at),
+    ...(delivery.replayOf && { replayId: delivery.replayOf.replayId }),
+  });
   return { url: webhook.targetUrl, headers, body };
 }
 

@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import type { Doorbell } from '../../shared/deliveries/model';
+import { ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { drainBacklog, type DrainDependencies } from '../../shared/delivery/drain';
 import type { LmsEvent } from '../../shared/delivery/envelope';
@@ -302,5 +303,27 @@ describe('draining a webhook backlog', () => {
     const [request] = await listener.waitFor(1);
     expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('lms:s3cret').toString('base64')}`);
     expect(request!.headers['webhook-signature']).toBeUndefined();
+  });
+
+  it('queues the rest of a replay that its request did not finish, a page at a time whenever the backlog runs dry, in order', async () => {
+    const hook = webhook();
+    const events = Array.from({ length: 130 }, (_, i) => event(1000 + i));
+    await enqueue(hook, ...events);
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    listener.received.splice(0);
+
+    const replays = new ReplayStore(db, tableName, deliveries, 30);
+    const range = { since: new Date(events[0]!.timestamp).toISOString(), until: new Date(events[129]!.timestamp).toISOString(), statuses: ['SUCCEEDED'] as const };
+    const { replay } = await replays.create(hook, range);
+    // The request ran out of its budget before queuing anything: the drain takes over.
+    expect((await replays.queueMore(replay, () => false)).replay.queued).toBe(0);
+    await replays.handToDrain(replay);
+    expect((await state.read(hook.id))?.replaysQueuing).toEqual([replay.replayId]);
+
+    expect(await drainBacklog({ ...drainer(hook), replays }, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 130 });
+    expect(sentIds()).toEqual(events.map((e) => e.eventId));
+    expect(await replays.get(hook.id, replay.replayId)).toMatchObject({ queued: 130 });
+    expect((await replays.get(hook.id, replay.replayId))?.readAfter).toBeUndefined();
+    expect((await state.read(hook.id))?.replaysQueuing).toBeUndefined();
   });
 });
