@@ -10,6 +10,7 @@ import { required, settings } from '../../shared/config';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { HealthCounters } from '../../shared/deliveries/health';
 import { HeldDeliveries } from '../../shared/deliveries/held';
 import { REPLAY_REQUEST_BUDGET_MS, ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryService } from '../../shared/deliveries/service';
@@ -61,6 +62,7 @@ function apiDependencies(): ApiDependencies {
           return backlog;
         },
         held: new HeldDeliveries(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
+        health: new HealthCounters(dynamoDb(), config.TABLE_NAME),
         replays: new ReplayStore(dynamoDb(), config.TABLE_NAME, deliveryRepository, config.DELIVERY_LOG_TTL_DAYS),
         logTtlDays: config.DELIVERY_LOG_TTL_DAYS,
         replayBudgetMs: REPLAY_REQUEST_BUDGET_MS,

@@ -6,6 +6,7 @@ import { sqs } from '../../shared/adapters/sqs';
 import { required, settings } from '../../shared/config';
 import { backlogStateKey, BacklogStateStore, stateFromItem } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
+import { HealthCounters } from '../../shared/deliveries/health';
 import { ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import type { DrainDependencies } from '../../shared/delivery/drain';
@@ -63,6 +64,7 @@ function build(): Container {
       });
     },
     replays,
+    health: new HealthCounters(db, config.TABLE_NAME),
     onAttempt: (outcome) => {
       count(METRICS.deliveryAttempts);
       if (!outcome.ok) count(METRICS.deliveryFailures);

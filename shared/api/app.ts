@@ -50,7 +50,7 @@ const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> 
 
   getWebhook: async ({ request, deps, accountId }) => {
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
-    const [batch, held] = await Promise.all([deps.batchSummary?.(webhook.id), deps.deliveries.heldSummary(webhook)]);
+    const [batch, held] = await Promise.all([deps.batchSummary?.(webhook.id), deps.deliveries.summary(webhook)]);
     return json(200, { ...toView(webhook), ...batch, ...held }, etag(webhook));
   },
 

@@ -72,6 +72,25 @@ export class DeliveryRepository {
     return (Items ?? []).map(fromItem);
   }
 
+  /**
+   * The PENDING deliveries of the backlog from `from` (the drain's cursor), oldest first: how many
+   * one Query page (1 MB) holds, whether there are more, and the oldest one's id.
+   */
+  async pendingHead(webhookId: string, from: string): Promise<{ count: number; atLeast: boolean; oldestId?: string }> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :end',
+        FilterExpression: '#status = :pending',
+        ProjectionExpression: 'id',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pk': keys.webhook(webhookId), ':from': keys.delivery(from), ':end': deliveryKeys.end, ':pending': 'PENDING' },
+      }),
+    );
+    const first = result.Items?.[0]?.id;
+    return { count: result.Count ?? 0, atLeast: result.LastEvaluatedKey !== undefined, ...(typeof first === 'string' && { oldestId: first }) };
+  }
+
   /** The log, newest first. `pendingFrom`: where the webhook's backlog starts (PENDING ones are all at or above it). */
   async list(webhookId: string, options: { status?: DeliveryStatus; limit: number; nextToken?: string; pendingFrom?: string }): Promise<Page<Delivery>> {
     if (options.status !== undefined && INDEXED_STATUSES.has(options.status)) return this.listIndexed(webhookId, options.status, options);

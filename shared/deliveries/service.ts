@@ -10,6 +10,7 @@ import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { BacklogStateStore, DeliveryBacklog } from './backlog';
 import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from './held';
+import { healthView, type HealthCounters, type HealthView } from './health';
 import { REPLAYABLE_STATUSES, toReplayView, type ReplayRequest, type ReplayStore, type ReplayView } from './replay';
 import type { DeliveryRepository } from './repository';
 
@@ -29,6 +30,7 @@ export interface DeliveryServiceOptions {
   /** Built on first use: only redelivery and the PENDING filter need the backlog. */
   readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read' | 'ring'> };
   readonly held: HeldDeliveries;
+  readonly health: Pick<HealthCounters, 'read'>;
   readonly replays: ReplayStore;
   /** How long the log keeps deliveries: a replay cannot reach further back. */
   readonly logTtlDays: number;
@@ -75,8 +77,16 @@ export class DeliveryService {
     return toDeliveryView(await this.options.backlog().writer.redeliver(delivery));
   }
 
-  async heldSummary(webhook: Webhook): Promise<HeldSummary> {
-    return this.options.held.summary(webhook.id);
+  /** What `GET /webhooks/{id}` adds: the held deliveries and the webhook's health. */
+  async summary(webhook: Webhook): Promise<HeldSummary & { health: HealthView }> {
+    const now = this.now();
+    const [held, counts, state] = await Promise.all([
+      this.options.held.summary(webhook.id),
+      this.options.health.read(webhook.id, now),
+      this.options.backlog().state.read(webhook.id),
+    ]);
+    const pending = await this.options.repository.pendingHead(webhook.id, state?.cursor ?? '');
+    return { ...held, health: healthView(counts, pending, held, now) };
   }
 
   /**

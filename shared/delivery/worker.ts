@@ -1,4 +1,5 @@
 import { unsentFor } from '../deliveries/held';
+import type { HealthCounters } from '../deliveries/health';
 import type { ReplayStore } from '../deliveries/replay';
 import type { DeliveryRepository } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
@@ -30,6 +31,8 @@ export interface WorkerDependencies {
   /** Announces, once per failing head delivery, that it has failed for half of the retry window. */
   readonly announceFailing?: (webhook: Webhook, delivery: Delivery, notice: { failingSince: string; disablesAt: string; lastError: string }) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
+  /** The webhook's health counters: one count per attempt recorded. */
+  readonly health?: Pick<HealthCounters, 'recordAttempt'>;
   /** Counts the end of a replay's copy in its replay's progress. */
   readonly replays?: Pick<ReplayStore, 'recordOutcome'>;
   readonly settings: WorkerSettings;
@@ -60,6 +63,7 @@ export class DeliveryWorker {
     const attempt = attemptFrom(delivery.attemptCount + 1, at, outcome);
     if (outcome.ok) {
       await deliveries.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
+      await this.deps.health?.recordAttempt(webhook.id, true, at);
       await this.deps.replays?.recordOutcome(delivery, 'sent');
       return { action: 'done' };
     }
@@ -78,6 +82,7 @@ export class DeliveryWorker {
     if (decision.retry) {
       const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
       const updated = await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
+      await this.deps.health?.recordAttempt(webhook.id, false, at);
       await this.announceIfHalfway(webhook, delivery, updated, outcome.error ?? 'unknown');
       return { action: 'retry', delaySeconds: decision.delaySeconds, nextAttemptAt };
     }
@@ -86,6 +91,7 @@ export class DeliveryWorker {
 
   private async giveUp(webhook: Webhook, delivery: Delivery, attempt: Attempt, reason: string): Promise<AttemptResult> {
     const failed = await this.deps.deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
+    await this.deps.health?.recordAttempt(webhook.id, false, new Date(attempt.at));
     await this.deps.replays?.recordOutcome(delivery, 'failed');
     await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
     return { action: 'done', note: reason, disabledWebhook: true };

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { EVENT_NAMES } from '../catalogue';
+import { HealthViewSchema } from '../deliveries/health';
 
 /** Webhook model: what admins send, what is stored, and the view that never carries a secret. */
 export const WEBHOOK_STATUSES = ['ACTIVE', 'INACTIVE', 'DISABLED'] as const;
@@ -120,6 +121,8 @@ export const WebhookViewSchema = z.object({
   heldDeliveries: z.number().int().nonnegative().optional(),
   /** `GET /webhooks/{id}` only: the event time of the oldest held delivery (ISO 8601). */
   oldestHeldEventAt: z.string().optional(),
+  /** `GET /webhooks/{id}` only: success rate, last success and failure, what is undelivered and since when. */
+  health: HealthViewSchema.optional(),
   /** `PATCH` that re-enabled a DISABLED webhook only: held deliveries sent again (`released`) or skipped. */
   heldRelease: z.object({ released: z.number().int(), skipped: z.number().int() }).optional(),
 });
