@@ -16,6 +16,8 @@ grep -q '^ready$' "$log" || { cat "$log"; echo 'npm start did not become ready i
 echo "npm start: ready in $(( ($(date +%s%N) - started) / 1000000 )) ms"
 curl -fsS "http://127.0.0.1:$port/health"
 echo
+grep -q "^Console: .*/console#token=" "$log" || { cat "$log"; echo 'no console URL printed'; exit 1; }
+curl -fsS -o /dev/null "http://127.0.0.1:$port/console" && curl -fsS -o /dev/null "http://127.0.0.1:$port/console/app.js" || { echo 'console not served'; exit 1; }
 kill -TERM $pid
 wait $pid || { cat "$log"; echo 'npm start did not stop cleanly'; exit 1; }
 if pgrep -f "dbPath $data_dir" >/dev/null; then echo 'DynamoDB Local left running'; exit 1; fi

@@ -36,6 +36,8 @@ const DeploymentContextSchema = z.object({
   producerAccounts: list.pipe(z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'))).optional(),
   /** CORS stays off without it. */
   corsOrigins: list.optional(),
+  /** The admin console's OpenID Connect client id at the JWT issuer; without it the console takes a pasted token. */
+  consoleClientId: z.string().min(1).optional(),
 }).refine((c) => c.deliveryLogTtlDays > c.retryWindowDays, {
   // An entry that expired while still being retried would vanish from the log and the backlog alike.
   error: (issue) => {

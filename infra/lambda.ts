@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionName } from './permissions';
@@ -27,6 +27,11 @@ export interface ServiceFunctionProps {
   readonly context: ServiceContext;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Files to add to the package after esbuild (the api function's console).
+   * @default - the bundle only
+   */
+  readonly commandHooks?: ICommandHooks;
   /**
    * Concurrency set aside for this function alone, so that others scaling up cannot starve it.
    * @default - none: it shares the account's unreserved concurrency
@@ -76,6 +81,7 @@ export class ServiceFunction extends Construct {
         // The Node runtime ships AWS SDK v3; bundling it would only grow the package.
         externalModules: ['@aws-sdk/*'],
         logLevel: LogLevel.WARNING,
+        ...(props.commandHooks && { commandHooks: props.commandHooks }),
       },
     });
 

@@ -76,6 +76,7 @@ export class LmsWebhooksStack extends Stack {
       requireScopes: context.requireScopes,
       reservedConcurrency: context.apiReservedConcurrency,
       corsOrigins: context.corsOrigins,
+      consoleClientId: context.consoleClientId,
     });
 
     const sweeper = new Sweeper(this, 'Sweeper', { environment });
@@ -99,6 +100,7 @@ export class LmsWebhooksStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the admin API' });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${api.url}console`, description: 'The admin console' });
     new CfnOutput(this, 'EventBusName', { value: ingest.bus.eventBusName, description: 'EventBusName for PutEvents' });
     new CfnOutput(this, 'EventBusArn', { value: ingest.bus.eventBusArn, description: 'The Resource in producers\' events:PutEvents permission' });
     new CfnOutput(this, 'TableName', { value: storage.table.tableName });

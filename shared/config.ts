@@ -74,11 +74,21 @@ const SettingsSchema = z.object({
   SECRET_ROTATION_OVERLAP_SECONDS: seconds.default(DAY_SECONDS),
   /** When the sweeper rings a webhook's doorbell again: due but unanswered this long. */
   DOORBELL_OVERDUE_SECONDS: seconds.default(SWEEPER.overdueAfterSeconds),
-}).refine((s) => s.DELIVERY_LOG_TTL_DAYS * DAY_SECONDS > s.RETRY_WINDOW_SECONDS, {
-  // An entry that expired mid-retry would vanish from the log and the backlog alike.
-  message: 'the delivery log must be kept longer than the retry window',
-  path: ['DELIVERY_LOG_TTL_DAYS'],
-});
+  /** Where the admin console's built files are; unset, the folder `console` beside the function's code. */
+  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
+  /** The console's OpenID Connect sign-in: the JWT issuer and the console's client id (both, or neither). */
+  CONSOLE_OIDC_ISSUER: z.url().optional(),
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+})
+  .refine((s) => (s.CONSOLE_OIDC_ISSUER === undefined) === (s.CONSOLE_OIDC_CLIENT_ID === undefined), {
+    message: 'set both or neither',
+    path: ['CONSOLE_OIDC_CLIENT_ID'],
+  })
+  .refine((s) => s.DELIVERY_LOG_TTL_DAYS * DAY_SECONDS > s.RETRY_WINDOW_SECONDS, {
+    // An entry that expired mid-retry would vanish from the log and the backlog alike.
+    message: 'the delivery log must be kept longer than the retry window',
+    path: ['DELIVERY_LOG_TTL_DAYS'],
+  });
 
 export type Settings = z.infer<typeof SettingsSchema>;
 

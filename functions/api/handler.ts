@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { credentialsCipher } from '../../shared/adapters/credentials-cipher';
@@ -6,7 +7,8 @@ import { handleApiRequest, problemResponse, type ApiDependencies } from '../../s
 import { ROUTES, type OperationId } from '../../shared/api/routes';
 import { sqs } from '../../shared/adapters/sqs';
 import { PendingStore } from '../../shared/batch/pending-store';
-import { required, settings } from '../../shared/config';
+import { required, settings, type Settings } from '../../shared/config';
+import { ConsoleAssets, type ConsoleSettings } from '../../shared/console/assets';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
@@ -37,6 +39,7 @@ const EventSchema = z.object({
 
 let dependencies: ApiDependencies | undefined;
 let backlog: { writer: DeliveryBacklog; state: BacklogStateStore } | undefined;
+let consoleAssets: Promise<ConsoleAssets> | undefined;
 
 function apiDependencies(): ApiDependencies {
   if (!dependencies) {
@@ -71,10 +74,26 @@ function apiDependencies(): ApiDependencies {
         allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       }),
       batchSummary: (webhookId) => pending.summary(webhookId, config.BATCH_SCHEDULE),
+      console: { assets: loadConsoleAssets, settings: consoleSettings(config) },
       onUnexpectedError: (error) => logger.error('Unexpected error', error as Error),
     };
   }
   return dependencies;
+}
+
+/** The console's files ship in the function's package (see infra/constructs/api.ts); a failed read is retried on the next request. */
+function loadConsoleAssets(): Promise<ConsoleAssets> {
+  const dir = settings().CONSOLE_ASSETS_DIR ?? join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'console');
+  consoleAssets ??= ConsoleAssets.load(dir).catch((error: unknown) => {
+    consoleAssets = undefined;
+    throw error;
+  });
+  return consoleAssets;
+}
+
+function consoleSettings(config: Settings): ConsoleSettings {
+  const { CONSOLE_OIDC_ISSUER: issuer, CONSOLE_OIDC_CLIENT_ID: clientId } = config;
+  return { maxWebhooks: config.MAX_WEBHOOKS_PER_ACCOUNT, ...(issuer && clientId && { oidc: { issuer, clientId } }) };
 }
 
 /** API Gateway HTTP API (payload 2.0) → the API core. Also hosted unchanged by the local runtime. */

@@ -12,9 +12,10 @@ import {
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../../shared/config';
+import { DEFAULTS, type SettingName } from '../../shared/config';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
 import { API_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
@@ -51,6 +52,11 @@ export interface ApiProps extends ServiceContext {
   readonly throttleBurstLimit?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly accessLogRetention?: RetentionDays;
+  /**
+   * The admin console's OpenID Connect client id at the JWT issuer (authorization code + PKCE).
+   * @default - the console signs in with a pasted token only
+   */
+  readonly consoleClientId?: string;
 }
 
 /** HTTP API over the one API Lambda, a route per entry of shared/api/routes.ts. */
@@ -66,7 +72,15 @@ export class Api extends Construct {
       sizing: API_FUNCTION,
       context: props,
       reservedConcurrency: props.reservedConcurrency ?? DEFAULTS.apiReservedConcurrency,
+      commandHooks: CONSOLE_BUILD,
     }).function;
+    if (props.consoleClientId) {
+      const consoleSettings: { [K in Extract<SettingName, `CONSOLE_OIDC_${string}`>]: string } = {
+        CONSOLE_OIDC_ISSUER: props.jwtIssuer,
+        CONSOLE_OIDC_CLIENT_ID: props.consoleClientId,
+      };
+      for (const [name, value] of Object.entries(consoleSettings)) fn.addEnvironment(name, value);
+    }
     this.function = fn;
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -109,7 +123,7 @@ export class Api extends Construct {
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public by contract (liveness probe / API description); it reads no account data.`,
+          reason: `${route.method} ${route.path} is public by contract (liveness probe, API description or the console's static files); it reads no account data.`,
         });
       }
     }
@@ -119,6 +133,13 @@ export class Api extends Construct {
     return this.stage.url;
   }
 }
+
+/** The console's files go into the api function's package, beside index.mjs (see functions/api/handler.ts). */
+const CONSOLE_BUILD: ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir, outputDir) => [`cd "${inputDir}" && node --import tsx console/build.ts "${outputDir}/console"`],
+};
 
 /** One JSON line per request, with what is needed to trace a caller's problem to a Lambda log. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(

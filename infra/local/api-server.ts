@@ -170,5 +170,5 @@ function gatewayEvent(
 function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
   if (res.headersSent) return;
   res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
-  res.end(result.body ?? '');
+  res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
 }

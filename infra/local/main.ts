@@ -11,6 +11,8 @@ async function main(): Promise<void> {
   console.log(`Admin API:  ${runtime.apiUrl}`);
   console.log(`PutEvents:  ${runtime.eventsUrl}  (bus ${env.EVENT_BUS_NAME})`);
   console.log(`Admin token for account ${DEMO_ACCOUNT}:\n${token}`);
+  // The token rides in the fragment, which browsers never send: it stays out of every server log.
+  console.log(`Console:    ${runtime.apiUrl}/console#token=${token}`);
   console.log(`started in ${Date.now() - startedAt} ms`);
   console.log('ready');
 

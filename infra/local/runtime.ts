@@ -25,6 +25,7 @@ import {
   SWEEPER,
   SWEEPER_FUNCTION,
 } from '../../shared/wiring';
+import { buildConsole } from '../../console/build';
 import { LocalTokens } from './auth';
 import { LocalDataKeys } from './data-keys';
 import { LocalApiServer } from './api-server';
@@ -207,6 +208,10 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     // Nothing of an earlier run is in flight now: doorbells due by now are rung again at once, so
     // one lost with a killed process does not wait for the sweeper's overdue time.
     await sweepDoorbells(new BacklogStateStore(dynamoDb(), env.TABLE_NAME, new DoorbellQueue(sqsClient, queues.deliveryQueueUrl)), { overdueAfterSeconds: 0 });
+
+    // Built on every start, so the page always matches the checkout; the api handler serves it as in AWS.
+    process.env.CONSOLE_ASSETS_DIR = await buildConsole(join(dataDir, 'console'));
+    resetSettings();
 
     const tokens = await LocalTokens.open(dataDir, env.ACCOUNT_CLAIM);
     const api = new LocalApiServer({ host: env.HOST, port: env.PORT, handler: apiHandler, tokens, requireScopes: env.REQUIRE_SCOPES });

@@ -1,6 +1,7 @@
 import type { BatchSummary } from '../batch/pending-store';
 import { AccountIdSchema } from '../account';
 import { catalogueView } from '../catalogue';
+import type { ConsoleAssets, ConsoleSettings } from '../console/assets';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
 import { CreateWebhookSchema, toView, UpdateWebhookSchema, type Webhook } from '../webhooks/model';
@@ -19,6 +20,8 @@ export interface ApiDependencies {
   /** Pending batch events and the next flush, shown by `GET /webhooks/{id}`. */
   readonly batchSummary?: (webhookId: string) => Promise<BatchSummary>;
   readonly accountClaim: string;
+  /** The admin console's files (loaded on first use) and the settings its page carries. */
+  readonly console?: { readonly assets: () => Promise<ConsoleAssets>; readonly settings: ConsoleSettings };
   readonly onUnexpectedError?: (error: unknown) => void;
 }
 
@@ -30,7 +33,9 @@ interface Context {
 
 type Operation = (context: Context) => Promise<ApiResponse>;
 
-const operations: Record<Exclude<OperationId, 'health' | 'openapi'>, Operation> = {
+type PublicOperationId = 'health' | 'openapi' | 'console' | 'consoleFile';
+
+const operations: Record<Exclude<OperationId, PublicOperationId>, Operation> = {
   listEvents: async () => json(200, catalogueView()),
 
   createWebhook: async ({ request, deps, accountId }) => {
@@ -124,6 +129,8 @@ export async function handleApiRequest(request: ApiRequest, deps: ApiDependencie
   try {
     if (request.operationId === 'health') return json(200, { status: 'ok' });
     if (request.operationId === 'openapi') return json(200, openApiDocument());
+    if (request.operationId === 'console') return (await consoleOf(deps).assets()).page(consoleOf(deps).settings);
+    if (request.operationId === 'consoleFile') return (await consoleOf(deps).assets()).file(request.pathParameters.file ?? '', request.headers['accept-encoding']);
     return await operations[request.operationId]({ request, deps, accountId: accountFromClaims(request.claims, deps.accountClaim) });
   } catch (error) {
     if (problemFor(error).status >= 500) deps.onUnexpectedError?.(error);
@@ -147,6 +154,11 @@ export function accountFromClaims(claims: Readonly<Record<string, unknown>> | un
   const result = AccountIdSchema.safeParse(claims?.[claimName]);
   if (!result.success) throw new UnauthorizedError(`The token carries no valid ${claimName} claim.`);
   return result.data;
+}
+
+function consoleOf(deps: ApiDependencies): NonNullable<ApiDependencies['console']> {
+  if (!deps.console) throw new NotFoundError('This deployment serves no console.');
+  return deps.console;
 }
 
 /** Unknown or malformed ids are "not found", the same answer as another account's webhook. */

@@ -23,6 +23,8 @@ const pageOf = (item: z.ZodType) => z.object({ items: z.array(item), nextToken: 
 const SPECS: Record<OperationId, OperationSpec> = {
   health: { responses: { 200: { description: 'Up', schema: z.object({ status: z.literal('ok') }) } } },
   openapi: { responses: { 200: { description: 'This document' } } },
+  console: { responses: { 200: { description: 'The admin console, an HTML page whose calls use the admin\'s token' } } },
+  consoleFile: { responses: { 200: { description: "One of the console's static files (app.js, app.css)" }, 404: { description: 'No such file' } } },
   listEvents: { responses: { 200: { description: 'The event catalogue', schema: CatalogueViewSchema } } },
   createWebhook: {
     requestBody: CreateWebhookSchema,

@@ -21,6 +21,7 @@ export interface ApiResponse {
   readonly statusCode: number;
   readonly headers: Record<string, string>;
   readonly body?: string;
+  readonly isBase64Encoded?: boolean;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -37,6 +37,8 @@ export type RouteDefinition = PublicRoute | ProtectedRoute;
 export const ROUTES = [
   { method: 'GET', path: '/health', operationId: 'health', summary: 'Liveness probe', public: true },
   { method: 'GET', path: '/openapi.json', operationId: 'openapi', summary: 'This OpenAPI document', public: true },
+  { method: 'GET', path: '/console', operationId: 'console', summary: 'The admin console (a web page)', public: true },
+  { method: 'GET', path: '/console/{file}', operationId: 'consoleFile', summary: "The admin console's script and style sheet", public: true },
   { method: 'GET', path: '/events', operationId: 'listEvents', summary: 'The event catalogue', scope: SCOPES.read },
   { method: 'POST', path: '/webhooks', operationId: 'createWebhook', summary: 'Register a webhook', scope: SCOPES.write },
   { method: 'GET', path: '/webhooks', operationId: 'listWebhooks', summary: "This account's webhooks", scope: SCOPES.read },

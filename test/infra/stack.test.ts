@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
@@ -191,14 +192,14 @@ describe('functions', () => {
 describe('api', () => {
   const routeKey = (route: RouteDefinition) => `${route.method} ${route.path}`;
 
-  test('every route of ROUTES exists; all but /health and /openapi.json use the JWT authorizer', () => {
+  test('every route of ROUTES exists; all but /health, /openapi.json and the console use the JWT authorizer', () => {
     const deployed = new Map(
       resources('AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey as string, r.Properties]),
     );
     const routes: readonly RouteDefinition[] = ROUTES;
     expect([...deployed.keys()].sort()).toEqual(routes.map(routeKey).sort());
     const open = [...deployed].filter(([, props]) => props.AuthorizationType === 'NONE').map(([key]) => key);
-    expect(open.sort()).toEqual(['GET /health', 'GET /openapi.json']);
+    expect(open.sort()).toEqual(['GET /console', 'GET /console/{file}', 'GET /health', 'GET /openapi.json']);
     for (const [key, props] of deployed) {
       if (open.includes(key)) continue;
       expect(props).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: id('Api/HttpApi/Jwt') } });
@@ -228,6 +229,30 @@ describe('api', () => {
       AccessLogSettings: { DestinationArn: arnOf('Api/AccessLogs'), Format: Match.stringLikeRegexp('routeKey') },
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+  });
+});
+
+describe('console', () => {
+  test("the api function's package carries the built console, within its size budget", () => {
+    const assembly = built.app.synth();
+    const assetHash = String(propertiesOf('Api/Handler/Function').Code.S3Key).replace(/\.zip$/, '');
+    const consoleDir = join(assembly.directory, `asset.${assetHash}`, 'console');
+    expect(readFileSync(join(consoleDir, 'index.html'), 'utf8')).toContain('{{settings}}');
+    const gzipped = ['app.js', 'app.css'].reduce((sum, file) => sum + gzipSync(readFileSync(join(consoleDir, file))).length, 0);
+    expect(gzipped).toBeLessThan(100 * 1024);
+  });
+
+  test('without consoleClientId the console has no OpenID Connect settings; with it, the issuer and client id', () => {
+    expect(propertiesOf('Api/Handler/Function').Environment.Variables.CONSOLE_OIDC_CLIENT_ID).toBeUndefined();
+    const withClient = buildStack({ context: { consoleClientId: 'console-spa' } });
+    try {
+      const variables = withClient.stack.resolve(
+        (Template.fromStack(withClient.stack).toJSON().Resources[logicalId(withClient.stack, 'Api/Handler/Function')] as Resource).Properties.Environment.Variables,
+      );
+      expect(variables).toMatchObject({ CONSOLE_OIDC_ISSUER: { Ref: 'JwtIssuer' }, CONSOLE_OIDC_CLIENT_ID: 'console-spa' });
+    } finally {
+      withClient.cleanup();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ describe('route scopes', () => {
     expect(byScope(SCOPES.read)).toEqual(['getDelivery', 'getReplay', 'getWebhook', 'listDeliveries', 'listEvents', 'listWebhooks']);
     expect(byScope(SCOPES.write)).toEqual(['createWebhook', 'deleteWebhook', 'redeliver', 'replay', 'testWebhook', 'updateWebhook']);
     expect(byScope(SCOPES.secrets)).toEqual(['downloadSignature', 'rotateSignature']);
-    expect(routes.filter((r) => !r.scope).map((r) => r.operationId)).toEqual(['health', 'openapi']);
+    expect(routes.filter((r) => !r.scope).map((r) => r.operationId)).toEqual(['health', 'openapi', 'console', 'consoleFile']);
   });
 
   it('finds the scope in a space-separated claim, and names it when missing', () => {
