@@ -3,14 +3,15 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { attemptFrom, buildRequest } from '../delivery/worker';
-import { idFloor, newId, ID_PATTERN } from '../ids';
+import { idFloor, newId, ID_PATTERN, timeOfId } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { BacklogStateStore, DeliveryBacklog } from './backlog';
 import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from './held';
-import { healthView, type HealthCounters, type HealthView } from './health';
+import type { HealthCounters } from './health';
+import { healthView, type HealthView } from './health-view';
 import { REPLAYABLE_STATUSES, toReplayView, type ReplayRequest, type ReplayStore, type ReplayView } from './replay';
 import type { DeliveryRepository } from './repository';
 
@@ -85,8 +86,9 @@ export class DeliveryService {
       this.options.health.read(webhook.id, now),
       this.options.backlog().state.read(webhook.id),
     ]);
-    const pending = await this.options.repository.pendingHead(webhook.id, state?.cursor ?? '');
-    return { ...held, health: healthView(counts, pending, held, now) };
+    const { oldestId, ...pending } = await this.options.repository.pendingHead(webhook.id, state?.cursor ?? '');
+    const oldest = oldestId !== undefined ? { oldestEventAt: timeOfId(oldestId) } : {};
+    return { ...held, health: healthView(counts, { ...pending, ...oldest }, held, now) };
   }
 
   /**
