@@ -58,6 +58,8 @@ export interface Replay {
   readonly accountId: number;
   readonly since: string;
   readonly until: string;
+  /** Where reading stops: `until`, or the request's time if `until` was later. */
+  readonly readUntil: string;
   readonly statuses: readonly (typeof REPLAYABLE_STATUSES)[number][];
   /** The next source delivery's sort key to read from (exclusive); absent once all are queued. */
   readonly readAfter?: string;
@@ -102,7 +104,8 @@ export class ReplayStore {
   ) {}
 
   /** Records a replay unless the same request was made before; returns it and whether it is new. */
-  async create(webhook: Webhook, request: { since: string; until: string; statuses: Replay['statuses'] }): Promise<{ replay: Replay; created: boolean }> {
+  /** `readUntil`: where reading the range stops (the request's `until`, or now if that is later). */
+  async create(webhook: Webhook, request: { since: string; until: string; statuses: Replay['statuses'] }, readUntil: string): Promise<{ replay: Replay; created: boolean }> {
     const statuses = [...new Set(request.statuses)].sort();
     const since = new Date(request.since).toISOString();
     const until = new Date(request.until).toISOString();
@@ -114,6 +117,7 @@ export class ReplayStore {
       accountId: webhook.accountId,
       since,
       until,
+      readUntil: new Date(readUntil).toISOString(),
       statuses,
       // The range starts at `since`: the first source key is above this bound.
       readAfter: keys.delivery(idFloor('msg', Date.parse(since))),
@@ -157,7 +161,7 @@ export class ReplayStore {
             ':pk': keys.webhook(current.webhookId),
             ':from': current.readAfter,
             // Ids end with a hash after the time part: `~` sorts above every id of the last millisecond.
-            ':to': `${keys.delivery(idFloor('msg', Date.parse(current.until)))}~`,
+            ':to': `${keys.delivery(idFloor('msg', Date.parse(current.readUntil)))}~`,
             ':test': 'test',
             ...Object.fromEntries(current.statuses.map((s, i) => [`:s${i}`, s])),
           },

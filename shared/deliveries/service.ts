@@ -118,15 +118,17 @@ export class DeliveryService {
       throw new ValidationError(message, [{ field: 'since', message }]);
     }
     // Nothing after the request is replayed: the replay's own copies are written after it.
-    const until = new Date(Math.min(Date.parse(request.until), now - 1)).toISOString();
+    const readUntil = new Date(Math.min(Date.parse(request.until), now - 1)).toISOString();
     const statuses = request.status === 'all' ? [...REPLAYABLE_STATUSES] : request.status;
-    const { replay, created } = await this.options.replays.create(webhook, { since: request.since, until, statuses });
-    if (!created) return toReplayView(replay);
-    const started = this.now().getTime();
-    const queued = await this.options.replays.queueMore(replay, () => this.now().getTime() - started < this.options.replayBudgetMs);
+    const { replay, created } = await this.options.replays.create(webhook, { since: request.since, until: request.until, statuses }, readUntil);
+    // A repeat of a request that stopped before handing its rest to the drain hands it again.
+    const queued = created
+      ? await this.options.replays.queueMore(replay, deadlineIn(this.now, this.options.replayBudgetMs))
+      : { replay };
     if (queued.replay.readAfter !== undefined) await this.options.replays.handToDrain(queued.replay);
-    if (queued.firstQueuedId !== undefined || queued.replay.readAfter !== undefined) {
-      await this.options.backlog().state.ring(webhook, queued.firstQueuedId ?? idFloor('msg', replay.startedAt), true);
+    const first = 'firstQueuedId' in queued ? queued.firstQueuedId : undefined;
+    if (first !== undefined || queued.replay.readAfter !== undefined) {
+      await this.options.backlog().state.ring(webhook, first ?? idFloor('msg', replay.startedAt), true);
     }
     return toReplayView(queued.replay);
   }
@@ -186,4 +188,10 @@ export class DeliveryService {
     if (!delivery) throw new NotFoundError(`No delivery ${deliveryId}.`);
     return delivery;
   }
+}
+
+/** True until `budgetMs` from now has passed. */
+function deadlineIn(now: () => Date, budgetMs: number): () => boolean {
+  const end = now().getTime() + budgetMs;
+  return () => now().getTime() < end;
 }

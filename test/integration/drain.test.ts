@@ -314,7 +314,7 @@ describe('draining a webhook backlog', () => {
 
     const replays = new ReplayStore(db, tableName, deliveries, 30);
     const range = { since: new Date(events[0]!.timestamp).toISOString(), until: new Date(events[129]!.timestamp).toISOString(), statuses: ['SUCCEEDED'] as const };
-    const { replay } = await replays.create(hook, range);
+    const { replay } = await replays.create(hook, range, range.until);
     // The request ran out of its budget before queuing anything: the drain takes over.
     expect((await replays.queueMore(replay, () => false)).replay.queued).toBe(0);
     await replays.handToDrain(replay);

@@ -104,4 +104,11 @@ it('refuses a range older than the log keeps, and an unknown replay is not found
   expect(old.status).toBe(400);
   expect(JSON.stringify(await old.json())).toMatch(/the log keeps \d+ days/);
   expect((await runtime.api(`/webhooks/${id}/replays/rpl_nope`, { accountId })).status).toBe(404);
+
+  // An `until` still ahead reads up to now, and the same request later is still the same replay.
+  const ahead = JSON.stringify({ since: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 3600_000).toISOString() });
+  const once = await json<ReplayBody>(`/webhooks/${id}/replay`, { method: 'POST', body: ahead });
+  const twice = await json<ReplayBody>(`/webhooks/${id}/replay`, { method: 'POST', body: ahead });
+  expect(twice).toEqual(once);
+  expect(once).toMatchObject({ state: 'queued', queued: 0 });
 });
