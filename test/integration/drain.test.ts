@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import type { Doorbell } from '../../shared/deliveries/model';
+import { HeldDeliveries } from '../../shared/deliveries/held';
 import { ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { drainBacklog, type DrainDependencies } from '../../shared/delivery/drain';
@@ -325,5 +326,21 @@ describe('draining a webhook backlog', () => {
     expect(await replays.get(hook.id, replay.replayId)).toMatchObject({ queued: 130 });
     expect((await replays.get(hook.id, replay.replayId))?.readAfter).toBeUndefined();
     expect((await state.read(hook.id))?.replaysQueuing).toBeUndefined();
+  });
+
+  it('releases held deliveries still within the retry window, in order, and skips older ones with the reason', async () => {
+    const hook = webhook({ status: 'DISABLED' });
+    const held = new HeldDeliveries(db, tableName, 30);
+    const unsent = { status: 'HELD' as const, reason: 'webhook is DISABLED: held until it is re-enabled' };
+    const hold = (n: number, arrivedAt: number) => backlog.enqueue({ webhook: hook, events: [event(n)], kind: 'realtime', idempotencyKey: `event:evt-${n}`, arrivedAt, unsent });
+    const { deliveryId: stale } = await hold(1, Date.now() - 7200_000);
+    const { deliveryId: recent } = await hold(2, Date.now() - 60_000);
+    expect(await held.summary(hook.id)).toEqual({ heldDeliveries: 2, oldestHeldEventAt: new Date(event(1).timestamp).toISOString() });
+    expect(rung).toEqual([]);
+
+    expect(await held.release(hook.id, { windowSeconds: 3600, discard: false })).toEqual({ released: 1, skipped: 1, firstReleasedId: recent });
+    expect(await deliveries.get(hook.id, stale)).toMatchObject({ status: 'SKIPPED', statusReason: expect.stringContaining('held longer than the retry window') });
+    expect(await deliveries.get(hook.id, recent)).toMatchObject({ status: 'PENDING' });
+    expect(await held.summary(hook.id)).toEqual({ heldDeliveries: 0 });
   });
 });
