@@ -28,11 +28,10 @@ import type { ListenerCommand, ListenerMessage, ListenerStats } from './bench-li
  *
  *   npm run bench -- [--events 20000] [--producers 4] [--paced-seconds 20] [--paced-load 0.5]
  *                    [--delivery-concurrency 8] [--router-concurrency 4] [--stall-seconds 60] [--sparse-events 200]
- *                    [--omit-timestamp]
+ *                    [--omit-timestamp] [--event-bytes 1024] [--journal on|off]
  *
  * Events carry their `timestamp`, as ALM producers send it; `--omit-timestamp` leaves it out, so the
  * router fills it in (and pins it to the eventId: one more small write per event).
- *                    [--event-bytes 1024]
  */
 const ACCOUNTS = 20;
 const FIRST_ACCOUNT = 7001;
@@ -59,6 +58,8 @@ interface Options {
   readonly sparseEvents: number;
   readonly eventBytes: number;
   readonly omitTimestamp: boolean;
+  /** Whether the queues journal their messages to disk, as `npm start` does (off: in memory only). */
+  readonly journal: boolean;
 }
 
 function parseOptions(): Options {
@@ -74,6 +75,7 @@ function parseOptions(): Options {
       'omit-timestamp': { type: 'boolean', default: false },
       'sparse-events': { type: 'string', default: '200' },
       'event-bytes': { type: 'string', default: '1024' },
+      journal: { type: 'string', default: 'on' },
     },
   });
   // The runtime's own defaults (and DELIVERY_CONCURRENCY / ROUTER_CONCURRENCY from the environment).
@@ -85,6 +87,7 @@ function parseOptions(): Options {
   };
   const pacedLoad = Number(values['paced-load']);
   if (!(pacedLoad > 0 && pacedLoad <= 1)) throw new Error(`--paced-load must be in (0, 1], not ${values['paced-load']}`);
+  if (values.journal !== 'on' && values.journal !== 'off') throw new Error(`--journal must be on or off, not ${values.journal}`);
   return {
     events: whole('events', values.events, 20_000, GROUPS),
     producers: whole('producers', values.producers, 4, 1),
@@ -96,6 +99,7 @@ function parseOptions(): Options {
     sparseEvents: whole('sparse-events', values['sparse-events'], 200, 0),
     omitTimestamp: values['omit-timestamp'] ?? false,
     eventBytes: whole('event-bytes', values['event-bytes'], 1024, 0),
+    journal: values.journal === 'on',
   };
 }
 
@@ -499,6 +503,7 @@ async function main(): Promise<number> {
       ROUTER_CONCURRENCY: String(options.routerConcurrency),
     }),
     dynamoDbEndpoint: db.endpoint,
+    queueJournal: options.journal,
   });
   atStop(() => runtime.stop());
   const aws = countAwsCalls(itemKinds);
@@ -657,7 +662,7 @@ function report(r: Report): void {
     `machine: ${cpus.length} cores (${cpus[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${fmt(r.loadAtStart, 2)} at start`,
   );
   console.log(
-    `settings: ROUTER_CONCURRENCY ${r.options.routerConcurrency}, DELIVERY_CONCURRENCY ${r.options.deliveryConcurrency}, ${r.options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}\n`,
+    `settings: ROUTER_CONCURRENCY ${r.options.routerConcurrency}, DELIVERY_CONCURRENCY ${r.options.deliveryConcurrency}, ${r.options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}, queue journal ${r.options.journal ? 'on' : 'off'}\n`,
   );
   const rows: [string, string][] = [
     ['deliveries/s end to end', `${fmt(r.perSecond)} (${fmt(n)} in ${fmt(r.seconds, 1)} s; all put after ${fmt(r.putSeconds, 1)} s)`],

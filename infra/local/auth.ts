@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
 import { ALL_SCOPES, type Scope } from '../../shared/api/routes';
+import { createKeyFile, readKeyFile } from './key-file';
 
 /**
  * The local runtime's stand-in for API Gateway's JWT authorizer: HS256 tokens signed with a key
@@ -11,6 +11,8 @@ import { ALL_SCOPES, type Scope } from '../../shared/api/routes';
 export const LOCAL_ISSUER = 'lms-webhooks-local';
 export const LOCAL_AUDIENCE = 'lms-webhooks';
 const KEY_FILE = 'jwt-signing.key';
+/** HS256 wants a key at least as long as its hash. */
+const MIN_KEY_BYTES = 32;
 
 export class LocalTokens {
   private constructor(
@@ -21,15 +23,12 @@ export class LocalTokens {
   static async open(dataDir: string, accountClaim: string): Promise<LocalTokens> {
     await mkdir(dataDir, { recursive: true });
     const path = join(dataDir, KEY_FILE);
-    let key: Buffer;
-    try {
-      key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
-    } catch {
-      key = randomBytes(32);
-      // 'wx': two processes starting at once must not overwrite each other's key.
-      await writeFile(path, key.toString('base64url'), { mode: 0o600, flag: 'wx' }).catch(async () => {
-        key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
-      });
+    const key = (await readKeyFile(path)) ?? (await createKeyFile(path, MIN_KEY_BYTES));
+    if (key.length < MIN_KEY_BYTES) {
+      throw new Error(
+        `The local JWT signing key ${path} is ${key.length === 0 ? 'empty' : `only ${key.length} bytes long`}; it needs at least ${MIN_KEY_BYTES} ` +
+          '(base64url). Delete the file and start again to have a new key made (tokens signed with the old one stop working).',
+      );
     }
     return new LocalTokens(new Uint8Array(key), accountClaim);
   }
@@ -58,3 +57,4 @@ export class LocalTokens {
     }
   }
 }
+

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataKeys } from '../../shared/secrets/envelope';
+import { createKeyFile, readKeyFile } from './key-file';
 
 /**
  * The local runtime's key keeper in place of KMS: a 256-bit key in DATA_DIR wraps the data keys
@@ -18,7 +19,7 @@ export class LocalDataKeys implements DataKeys {
   static async open(dataDir: string): Promise<LocalDataKeys> {
     await mkdir(dataDir, { recursive: true });
     const path = join(dataDir, KEY_FILE);
-    const key = (await readKey(path)) ?? (await createKey(path));
+    const key = (await readKeyFile(path)) ?? (await createKeyFile(path, KEY_BYTES));
     if (key.length !== KEY_BYTES) {
       throw new Error(
         `${path} holds ${key.length} bytes, not a ${KEY_BYTES}-byte key. The stored webhook secrets need the original ` +
@@ -44,28 +45,3 @@ export class LocalDataKeys implements DataKeys {
   }
 }
 
-async function readKey(path: string): Promise<Buffer | undefined> {
-  try {
-    return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64url');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/**
- * Writes a new key whole or not at all: into a temporary file first, then linked into place, which
- * fails if another process created the key meanwhile — then that key is the one used.
- */
-async function createKey(path: string): Promise<Buffer> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temporary, randomBytes(KEY_BYTES).toString('base64url'), { mode: 0o600, flag: 'wx' });
-  try {
-    await link(temporary, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(temporary);
-  }
-  return (await readKey(path))!;
-}

@@ -1,3 +1,4 @@
+import { describeRecovery } from './queues';
 import { parseLocalEnv, startLocalRuntime } from './runtime';
 
 /** `npm start`: the whole service on this machine, until SIGINT / SIGTERM. */
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   console.log(`Admin token for account ${DEMO_ACCOUNT}:\n${token}`);
   // The token rides in the fragment, which browsers never send: it stays out of every server log.
   console.log(`Console:    ${runtime.apiUrl}/console#token=${token}`);
+  if (runtime.recoveredQueues) console.log(describeRecovery(runtime.recoveredQueues));
   console.log(`started in ${Date.now() - startedAt} ms`);
   console.log('ready');
 

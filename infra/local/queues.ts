@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type MessageAttributeValue,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DELIVERY_QUEUE, INGEST_QUEUE } from '../../shared/wiring';
+import { type JournaledMessage, QueueJournal, type Recovered } from './queue-journal';
 
 /**
  * The service's queues on fauxqs, an in-process SQS emulator, with the attributes the CDK stack
- * gives them. fauxqs keeps messages in memory only, so a clean stop saves every queued message
- * (in-flight ones included, with the time they become visible again) to DATA_DIR and the next
- * start puts them back, FIFO order per message group preserved.
+ * gives them. fauxqs keeps messages in memory only; with a dataDir every change to a queue —
+ * a message sent or moved, deleted, hidden by ChangeMessageVisibility, a purge — goes to a
+ * journal under it, and a response that acknowledges a change is sent only once the change is on
+ * disk. So whatever a queue acknowledged survives kill -9: the next start replays the journal,
+ * FIFO order per group and hidden messages' remaining time kept. Receives are not journaled: the
+ * consumers of a stopped runtime are gone, so what they held is visible again at once.
  */
 export interface LocalQueues {
   /** The SQS endpoint, for AWS_ENDPOINT_URL_SQS. Queue URLs share its origin. */
@@ -29,12 +25,14 @@ export interface LocalQueues {
   readonly deliveryQueueArn: string;
   readonly deliveryDlqUrl: string;
   readonly deliveryDlqArn: string;
-  /** Saves what is still queued (when a dataDir was given) and stops. Stop the pollers and the bus first. */
+  /** What the journal held at start; undefined without a dataDir or on a first start. */
+  readonly recovered?: Recovered;
+  /** Stops, compacting the journal (when a dataDir was given). Stop the pollers and the bus first. */
   stop(): Promise<void>;
 }
 
 export interface LocalQueuesOptions {
-  /** Where queued messages are kept across a clean restart; without it they live in memory only. */
+  /** Where the queues' journal is kept; without it messages live in memory only. */
   readonly dataDir?: string;
   /** @default '127.0.0.1' */
   readonly host?: string;
@@ -44,7 +42,7 @@ export interface LocalQueuesOptions {
   readonly region?: string;
 }
 
-const SAVED_FILE = 'queues.json';
+const JOURNAL_FILE = 'queues.journal';
 
 const QUEUES = {
   ingestDlq: { name: 'lms-webhooks-ingest-dlq', attributes: { MessageRetentionPeriod: String(INGEST_QUEUE.dlqRetentionSeconds) } },
@@ -81,19 +79,23 @@ type QueueKey = keyof typeof QUEUES;
 export async function startLocalQueues(options: LocalQueuesOptions = {}): Promise<LocalQueues> {
   const region = options.region ?? 'us-east-1';
   const { buildApp } = await import('fauxqs');
+  const sqsStore = await newSqsStore();
+  let journal: QueueJournal | undefined;
   // Not startFauxqs: it listens on every interface and hands out queue URLs on
   // sqs.<region>.localhost, which SDK clients follow (they take a queue URL's origin as the
   // endpoint unless one is set in code) and which need not resolve. Here the server stays on
   // loopback and queue URLs share the endpoint's origin.
-  const app = buildApp({ logger: false, defaultRegion: region });
+  const app = buildApp({ logger: false, defaultRegion: region, stores: { sqsStore } as unknown as FauxqsStores });
   let origins = { public: '', internal: '' };
   app.addHook('preHandler', async (request) => {
     const body = request.body as { QueueUrl?: unknown } | undefined;
     if (typeof body?.QueueUrl === 'string') body.QueueUrl = body.QueueUrl.replace(origins.public, origins.internal);
   });
-  app.addHook('onSend', async (_request, _reply, payload) =>
-    typeof payload === 'string' ? payload.replaceAll(origins.internal, origins.public) : payload,
-  );
+  app.addHook('onSend', async (request, _reply, payload) => {
+    // The answer to a send, delete, visibility change or purge acknowledges it: only once on disk.
+    if (journal && request.headers['x-amz-target'] !== 'AmazonSQS.ReceiveMessage') await journal.sync();
+    return typeof payload === 'string' ? payload.replaceAll(origins.internal, origins.public) : payload;
+  });
   const endpoint = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const { port } = new URL(endpoint);
   origins = { public: `${endpoint}/`, internal: `http://sqs.${region}.localhost:${port}/` };
@@ -101,8 +103,13 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
   const client = new SQSClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     const queues = await createQueues(client);
-    const savedFile = options.dataDir && join(options.dataDir, SAVED_FILE);
-    if (savedFile) await restoreMessages(client, queues, savedFile);
+    let recovered: Recovered | undefined;
+    if (options.dataDir) {
+      const file = join(options.dataDir, JOURNAL_FILE);
+      ({ journal, recovered } = await QueueJournal.open(file));
+      if (recovered) restore(sqsStore, recovered, file);
+      for (const { name } of Object.values(QUEUES)) journalChanges(sqsStore.getQueueByName(name)!, journal);
+    }
     let stopped = false;
     return {
       endpoint,
@@ -114,22 +121,32 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
       deliveryQueueArn: queues.delivery.arn,
       deliveryDlqUrl: queues.deliveryDlq.url,
       deliveryDlqArn: queues.deliveryDlq.arn,
+      recovered,
       async stop() {
         if (stopped) return;
         stopped = true;
-        try {
-          if (savedFile) await saveMessages(savedFile, await snapshot(endpoint));
-        } finally {
-          client.destroy();
-          await app.close();
-        }
+        client.destroy();
+        await app.close();
+        await journal?.close();
       },
     };
   } catch (error) {
     client.destroy();
     await app.close();
+    await journal?.close();
     throw error;
   }
+}
+
+/** One line for the start-up output: what the journal gave back, and from when. */
+export function describeRecovery({ messages, writtenAt, stoppedCleanly }: Recovered): string {
+  const perQueue = new Map<string, number>();
+  for (const { queue } of messages) perQueue.set(queue, (perQueue.get(queue) ?? 0) + 1);
+  const detail = [...perQueue].map(([queue, count]) => `${queue}: ${count}`).join(', ');
+  return (
+    `restored ${messages.length} queued message${messages.length === 1 ? '' : 's'} from ${writtenAt.toISOString()}` +
+    `${detail ? ` (${detail})` : ''}${stoppedCleanly ? '' : '; the previous run did not stop cleanly'}`
+  );
 }
 
 type CreatedQueues = Record<QueueKey, { url: string; arn: string }>;
@@ -150,131 +167,100 @@ async function createQueues(client: SQSClient): Promise<CreatedQueues> {
   return created;
 }
 
-/** A queued message as saved across restarts. */
-interface SavedMessage {
-  readonly body: string;
-  readonly messageAttributes: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>;
+
+/** The parts of fauxqs 1.9.2's in-memory queue (dist/sqs/sqsStore.js) that the journal hooks into. */
+interface FauxqsMessage extends JournaledMessage {
+  readonly sentTimestamp: number;
   readonly messageGroupId?: string;
   readonly messageDeduplicationId?: string;
-  /** Epoch ms when an in-flight or delayed message becomes visible again. */
-  readonly visibleAt?: number;
+  readonly sequenceNumber?: string;
 }
 
-type SavedQueues = Record<string, SavedMessage[]>;
-
-type FauxqsMessage = Omit<SavedMessage, 'visibleAt'> & { delayUntil?: number };
-
-interface Inspection {
-  messages: {
-    ready: FauxqsMessage[];
-    delayed: FauxqsMessage[];
-    inflight: Array<{ message: FauxqsMessage; visibilityDeadline: number }>;
-  };
+interface FauxqsQueue {
+  readonly name: string;
+  readonly inflightMessages: Map<string, { message: FauxqsMessage; receiptHandle: string; visibilityDeadline: number }>;
+  readonly fifoLockedGroups: Map<string, number>;
+  sequenceCounter: number;
+  isFifo(): boolean;
+  enqueue(message: FauxqsMessage): void;
+  deleteMessage(receiptHandle: string): boolean;
+  changeVisibility(receiptHandle: string, timeoutSeconds: number): void;
+  purge(): void;
+  recordDeduplication(deduplicationId: string, messageId: string, sequenceNumber?: string): void;
 }
+
+interface FauxqsSqsStore {
+  getQueueByName(name: string): FauxqsQueue | undefined;
+}
+
+type FauxqsStores = NonNullable<NonNullable<Parameters<typeof import('fauxqs', { with: { 'resolution-mode': 'import' } }).buildApp>[0]>['stores']>;
 
 /**
- * Every message of every queue without receiving it. In-flight messages come first: in a FIFO
- * queue a group's in-flight message is its head, and a group has at most one.
+ * fauxqs's store, created here and handed to buildApp so the journal can see every change.
+ * The package exports only its entry point, so the store's module is loaded by its path.
  */
-async function snapshot(endpoint: string): Promise<SavedQueues> {
-  const saved: SavedQueues = {};
-  for (const { name } of Object.values(QUEUES)) {
-    const response = await fetch(`${endpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
-    if (!response.ok) throw new Error(`Cannot inspect queue ${name}: HTTP ${response.status}`);
-    const { messages } = (await response.json()) as Inspection;
-    const keep = (m: FauxqsMessage, visibleAt?: number): SavedMessage => ({
-      body: m.body,
-      messageAttributes: m.messageAttributes,
-      messageGroupId: m.messageGroupId,
-      messageDeduplicationId: m.messageDeduplicationId,
-      visibleAt,
-    });
-    saved[name] = [
-      ...messages.inflight.map((entry) => keep(entry.message, entry.visibilityDeadline)),
-      ...messages.ready.map((m) => keep(m)),
-      ...messages.delayed.map((m) => keep(m, m.delayUntil)),
-    ];
-  }
-  return saved;
+async function newSqsStore(): Promise<FauxqsSqsStore> {
+  const packageDir = require.resolve
+    .paths('fauxqs')
+    ?.map((dir) => join(dir, 'fauxqs'))
+    .find((dir) => existsSync(join(dir, 'package.json')));
+  if (!packageDir) throw new Error('fauxqs is not installed; run npm ci');
+  const { SqsStore } = (await import(join(packageDir, 'dist', 'sqs', 'sqsStore.js'))) as { SqsStore: new () => FauxqsSqsStore };
+  return new SqsStore();
 }
 
-async function saveMessages(file: string, saved: SavedQueues): Promise<void> {
-  await mkdir(join(file, '..'), { recursive: true });
-  // Write then rename, so a crash mid-write never leaves a truncated file behind.
-  await writeFile(`${file}.tmp`, JSON.stringify(saved));
-  await rename(`${file}.tmp`, file);
-}
+/** SQS's FIFO deduplication window. */
+const DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000;
 
-const MAX_VISIBILITY_SECONDS = 12 * 3600;
-
-/**
- * Sends the saved messages again, in their saved order. Messages that were hidden (in flight or
- * delayed) go first and are received and hidden again for their remaining time, so a retry
- * back-off survives the restart. Only then does the rest follow, behind them in each FIFO group.
- * Receive counts and sent timestamps start afresh: SQS offers no way to set them.
- */
-async function restoreMessages(client: SQSClient, queues: CreatedQueues, file: string): Promise<void> {
-  let saved: SavedQueues;
-  try {
-    saved = JSON.parse(await readFile(file, 'utf8')) as SavedQueues;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new Error(`Cannot read the saved queue messages in ${file}: ${(error as Error).message}`);
+/** Puts the journal's live messages back into their queues, hidden ones held (and their FIFO group locked) until their time. */
+function restore(store: FauxqsSqsStore, recovered: Recovered, file: string): void {
+  const unknown = [...new Set(recovered.messages.map((m) => m.queue))].filter((name) => !store.getQueueByName(name));
+  if (unknown.length > 0) {
+    throw new Error(`${file} holds messages for queues this runtime no longer defines (${unknown.join(', ')}); move it away to start with empty queues.`);
   }
-  const urlByName = new Map<string, string>(Object.entries(QUEUES).map(([key, { name }]) => [name, queues[key as QueueKey].url]));
-  const unknown = Object.keys(saved).filter((name) => saved[name].length > 0 && !urlByName.has(name));
-  if (unknown.length > 0) throw new Error(`${file} holds messages for unknown queues: ${unknown.join(', ')}`);
-
-  for (const [name, messages] of Object.entries(saved)) {
-    const queueUrl = urlByName.get(name)!;
-    const send = sender(client, queueUrl);
-    const now = Date.now();
-    const hidden = messages.filter((m) => (m.visibleAt ?? 0) > now + 1000);
-    const hiddenUntil = new Map<string, number>();
-    for (const message of hidden) hiddenUntil.set(await send(message), message.visibleAt!);
-    while (hiddenUntil.size > 0) {
-      const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-      if (Messages.length === 0) throw new Error(`Could not hide ${hiddenUntil.size} restored messages again in ${name}`);
-      for (const { MessageId, ReceiptHandle } of Messages) {
-        const seconds = Math.ceil((hiddenUntil.get(MessageId!)! - Date.now()) / 1000);
-        const VisibilityTimeout = Math.min(Math.max(seconds, 0), MAX_VISIBILITY_SECONDS);
-        await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle, VisibilityTimeout }));
-        hiddenUntil.delete(MessageId!);
+  const now = Date.now();
+  for (const entry of recovered.messages) {
+    const queue = store.getQueueByName(entry.queue)!;
+    const message = entry.message as FauxqsMessage;
+    if (entry.hiddenUntil !== undefined && entry.hiddenUntil > now) {
+      const receiptHandle = randomUUID();
+      queue.inflightMessages.set(receiptHandle, { message, receiptHandle, visibilityDeadline: entry.hiddenUntil });
+      if (queue.isFifo() && message.messageGroupId !== undefined) {
+        queue.fifoLockedGroups.set(message.messageGroupId, (queue.fifoLockedGroups.get(message.messageGroupId) ?? 0) + 1);
       }
+    } else {
+      queue.enqueue(message);
     }
-    for (const message of messages.filter((m) => !hidden.includes(m))) await send(message);
+    if (!queue.isFifo()) continue;
+    // A sender that retries a send it saw fail keeps being deduplicated across the restart.
+    if (message.messageDeduplicationId !== undefined && message.sentTimestamp > now - DEDUPLICATION_WINDOW_MS) {
+      queue.recordDeduplication(message.messageDeduplicationId, message.messageId, message.sequenceNumber);
+    }
+    queue.sequenceCounter = Math.max(queue.sequenceCounter, Number(message.sequenceNumber ?? 0));
   }
-  await rm(file);
 }
 
-/** Sends saved messages to one queue; returns each one's new message id. */
-function sender(client: SQSClient, queueUrl: string): (message: SavedMessage) => Promise<string> {
-  const sentIds = new Set<string>();
-  return async function send(message, deduplicationId = message.messageDeduplicationId) {
-    const { MessageId } = await client.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: message.body,
-        MessageAttributes: sdkAttributes(message.messageAttributes),
-        MessageGroupId: message.messageGroupId,
-        MessageDeduplicationId: deduplicationId,
-      }),
-    );
-    // Two saved messages can share a deduplication id (sent more than the 5-minute window
-    // apart); the second must not be swallowed as a duplicate of the first.
-    if (sentIds.has(MessageId!)) return send(message, randomUUID());
-    sentIds.add(MessageId!);
-    return MessageId!;
+/** Wraps the queue's mutating methods so each change is journaled as it happens. */
+function journalChanges(queue: FauxqsQueue, journal: QueueJournal): void {
+  const { enqueue, deleteMessage, changeVisibility, purge } = queue;
+  const idOf = (receiptHandle: string) => queue.inflightMessages.get(receiptHandle)?.message.messageId;
+  queue.enqueue = (message) => {
+    journal.append({ op: 'send', queue: queue.name, message });
+    enqueue.call(queue, message);
   };
-}
-
-function sdkAttributes(saved: SavedMessage['messageAttributes']): Record<string, MessageAttributeValue> | undefined {
-  const entries = Object.entries(saved);
-  if (entries.length === 0) return undefined;
-  return Object.fromEntries(
-    entries.map(([name, { DataType, StringValue, BinaryValue }]) => [
-      name,
-      { DataType, StringValue, BinaryValue: BinaryValue === undefined ? undefined : Buffer.from(BinaryValue, 'base64') },
-    ]),
-  );
+  queue.deleteMessage = (receiptHandle) => {
+    const id = idOf(receiptHandle);
+    const deleted = deleteMessage.call(queue, receiptHandle);
+    if (deleted && id) journal.append({ op: 'delete', id });
+    return deleted;
+  };
+  queue.changeVisibility = (receiptHandle, timeoutSeconds) => {
+    const id = idOf(receiptHandle);
+    changeVisibility.call(queue, receiptHandle, timeoutSeconds);
+    if (id) journal.append({ op: 'hide', id, until: Date.now() + timeoutSeconds * 1000 });
+  };
+  queue.purge = () => {
+    purge.call(queue);
+    journal.append({ op: 'purge', queue: queue.name });
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as aggregatorHandler } from '../../functions/aggregator/handler';
@@ -10,6 +11,7 @@ import { handler as routerHandler } from '../../functions/router/handler';
 import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
 import { dynamoDb } from '../../shared/adapters/dynamodb';
+import { PendingStore } from '../../shared/batch/pending-store';
 import { BacklogStateStore } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
 import { sweepDoorbells } from '../../shared/delivery/sweeper';
@@ -31,7 +33,9 @@ import { LocalDataKeys } from './data-keys';
 import { LocalApiServer } from './api-server';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { asyncInvoker } from './async-invoker';
+import { lockDataDir } from './data-dir-lock';
 import { LocalEventBus } from './event-bus';
+import type { Recovered } from './queue-journal';
 import { startLocalQueues } from './queues';
 import { startScheduler } from './scheduler';
 import { startPoller } from './sqs-poller';
@@ -79,28 +83,39 @@ export interface RuntimeOptions {
   readonly env: LocalEnv;
   /** Use this DynamoDB endpoint instead of starting DynamoDB Local under DATA_DIR (tests). */
   readonly dynamoDbEndpoint?: string;
+  /**
+   * Journal the queues under DATA_DIR, so that what they acknowledged survives kill -9. Off, queued
+   * messages live in memory only: for measuring what the journal costs (`npm run bench -- --journal off`).
+   * @default true
+   */
+  readonly queueJournal?: boolean;
 }
 
 export interface LocalRuntime {
   readonly apiUrl: string;
   readonly eventsUrl: string;
   readonly tokens: LocalTokens;
+  /** What the queues' journal gave back at start (undefined on a first start). */
+  readonly recoveredQueues?: Recovered;
   stop(): Promise<void>;
 }
 
-export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOptions): Promise<LocalRuntime> {
+export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = true }: RuntimeOptions): Promise<LocalRuntime> {
   const dataDir = resolve(env.DATA_DIR);
   await mkdir(dataDir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
+  // Before anything else touches DATA_DIR; released last.
+  const lock = await lockDataDir(dataDir);
+  stops.push(() => lock.release());
   try {
     let endpoint = dynamoDbEndpoint;
     if (!endpoint) {
       const dbPath = join(dataDir, 'dynamodb');
       await mkdir(dbPath, { recursive: true });
-      const db: DynamoDbLocal = await startDynamoDbLocal({ dbPath });
+      const db: DynamoDbLocal = await startDynamoDbLocal({ dbPath, pidFile: join(dataDir, 'dynamodb-local.pid') });
       stops.push(() => db.stop());
       endpoint = db.endpoint;
     }
@@ -125,10 +140,12 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
 
     const dynamo = new DynamoDBClient({ endpoint });
     await ensureTable(dynamo, env.TABLE_NAME);
+    // This runtime holds DATA_DIR alone, so a flush lease found now is a dead run's (kill -9 mid-flush).
+    await new PendingStore(DynamoDBDocumentClient.from(dynamo), env.TABLE_NAME).releaseAllLeases();
     dynamo.destroy();
 
     const region = process.env.AWS_REGION!;
-    const queues = await startLocalQueues({ dataDir, host: '127.0.0.1', region });
+    const queues = await startLocalQueues({ dataDir: queueJournal ? dataDir : undefined, host: '127.0.0.1', region });
     stops.push(() => queues.stop());
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SQS: queues.endpoint,
@@ -218,7 +235,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint }: RuntimeOption
     const apiUrl = await api.start();
     stops.push(() => api.stop());
 
-    return { apiUrl, eventsUrl, tokens, stop: stopAll };
+    return { apiUrl, eventsUrl, tokens, recoveredQueues: queues.recovered, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -297,6 +297,31 @@ export class PendingStore {
     }
   }
 
+  /**
+   * Frees every flush lease: for a start that knows no run holding one is alive (the local runtime,
+   * alone on its data, after a crash), so the backlog need not wait out a dead run's lease.
+   */
+  async releaseAllLeases(): Promise<number> {
+    const leased = (await this.dueWebhooks()).filter((due) => due.leaseUntil !== undefined);
+    for (const { webhookId, leaseUntil } of leased) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: pendingKeys.partition(webhookId), sk: pendingKeys.due },
+            UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+            ConditionExpression: 'leaseUntil = :seen',
+            ExpressionAttributeValues: { ':seen': leaseUntil },
+          }),
+        );
+      } catch (error) {
+        // Released, or its backlog flushed, meanwhile.
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    }
+    return leased.length;
+  }
+
   /** Remembers when the schedule fired with work to do: the anchor for "next flush" estimates. */
   async recordRun(run: LastRun): Promise<void> {
     await this.db.send(

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,7 +10,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type LocalQueues, startLocalQueues } from '../../../infra/local/queues';
+import { describeRecovery, type LocalQueues, startLocalQueues } from '../../../infra/local/queues';
 import { credentials, region, sqsClient } from './aws';
 
 describe('the queues', () => {
@@ -88,7 +87,7 @@ describe('the queues', () => {
   });
 });
 
-describe('queued messages across a clean restart', () => {
+describe('queued messages across restarts', () => {
   let dataDir: string;
 
   beforeAll(async () => {
@@ -138,12 +137,14 @@ describe('queued messages across a clean restart', () => {
     }
     sqs.destroy();
     await before.stop();
-    expect(existsSync(join(dataDir, 'queues.json'))).toBe(true);
 
     const after = await startLocalQueues({ dataDir });
     sqs = sqsClient(after.endpoint);
     try {
-      expect(existsSync(join(dataDir, 'queues.json'))).toBe(false);
+      expect(after.recovered).toMatchObject({ stoppedCleanly: true });
+      expect(describeRecovery(after.recovered!)).toMatch(
+        /^restored 7 queued messages from \S+ \(lms-webhooks-ingest: 1, lms-webhooks-delivery.fifo: 5, lms-webhooks-delivery-dlq.fifo: 1\)$/,
+      );
 
       const [ingested] = (await receive(sqs, after.ingestQueueUrl)).Messages!;
       expect(ingested.Body).toBe('{"event":1}');
@@ -175,14 +176,69 @@ describe('queued messages across a clean restart', () => {
     }
   });
 
+  it('keep what they acknowledged when the process dies: the journal as it is on disk is replayed', async () => {
+    const runningDir = await mkdtemp(join(tmpdir(), 'local-queues-running-'));
+    const running = await startLocalQueues({ dataDir: runningDir });
+    const sqs = sqsClient(running.endpoint);
+    const crashedDir = await mkdtemp(join(tmpdir(), 'local-queues-crashed-'));
+    try {
+      for (let i = 0; i < 30; i++) {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: running.deliveryQueueUrl, MessageBody: `m${i}`, MessageGroupId: `g${i % 3}`, MessageDeduplicationId: `c-${i}` }),
+        );
+      }
+      // m0 delivered and deleted; m1 held back for a retry in a minute; m2 received by a consumer that then died.
+      const { Messages = [] } = await receive(sqs, running.deliveryQueueUrl);
+      const byBody = new Map(Messages.map((m) => [m.Body, m.ReceiptHandle]));
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: running.deliveryQueueUrl, ReceiptHandle: byBody.get('m0') }));
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: running.deliveryQueueUrl, ReceiptHandle: byBody.get('m1'), VisibilityTimeout: 60 }));
+      // What a kill -9 leaves: the journal file, with no clean stop after it.
+      await copyFile(join(runningDir, 'queues.journal'), join(crashedDir, 'queues.journal'));
+    } finally {
+      sqs.destroy();
+      await running.stop();
+      await rm(runningDir, { recursive: true, force: true });
+    }
+
+    const restarted = await startLocalQueues({ dataDir: crashedDir });
+    const after = sqsClient(restarted.endpoint);
+    try {
+      expect(restarted.recovered).toMatchObject({ stoppedCleanly: false });
+      expect(restarted.recovered!.messages).toHaveLength(29);
+      const delivered: string[] = [];
+      for (;;) {
+        const { Messages = [] } = await receive(after, restarted.deliveryQueueUrl);
+        if (Messages.length === 0) break;
+        delivered.push(...Messages.map((m) => m.Body!));
+        await deleteAll(after, restarted.deliveryQueueUrl, Messages);
+      }
+      // Group g1 waits behind m1, still held; the others come in order, m2 (whose consumer died) at once.
+      expect(delivered.filter((b) => Number(b.slice(1)) % 3 === 0)).toEqual(Array.from({ length: 9 }, (_, i) => `m${3 * (i + 1)}`));
+      expect(delivered.filter((b) => Number(b.slice(1)) % 3 === 2)).toEqual(Array.from({ length: 10 }, (_, i) => `m${3 * i + 2}`));
+      expect(delivered.filter((b) => Number(b.slice(1)) % 3 === 1)).toEqual([]);
+      // A sender retrying an acknowledged send within the deduplication window is still deduplicated.
+      await after.send(
+        new SendMessageCommand({ QueueUrl: restarted.deliveryQueueUrl, MessageBody: 'm3', MessageGroupId: 'g0', MessageDeduplicationId: 'c-3' }),
+      );
+      expect((await receive(after, restarted.deliveryQueueUrl)).Messages).toBeUndefined();
+    } finally {
+      after.destroy();
+      await restarted.stop();
+      await rm(crashedDir, { recursive: true, force: true });
+    }
+  });
+
   it('start empty when nothing was saved', async () => {
-    const empty = await startLocalQueues({ dataDir });
+    const emptyDir = await mkdtemp(join(tmpdir(), 'local-queues-empty-'));
+    const empty = await startLocalQueues({ dataDir: emptyDir });
     const sqs = sqsClient(empty.endpoint);
     try {
+      expect(empty.recovered).toBeUndefined();
       expect((await receive(sqs, empty.deliveryQueueUrl)).Messages).toBeUndefined();
     } finally {
       sqs.destroy();
       await empty.stop();
+      await rm(emptyDir, { recursive: true, force: true });
     }
   });
 });
