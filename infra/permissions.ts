@@ -30,8 +30,9 @@ export interface FunctionPermissions {
  */
 export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermissions>> = {
   // Webhooks CRUD (transactions with the account counter and webhooks version), the delivery log
-  // (FAILED/SKIPPED through the index, then BatchGetItem), test, redeliver and its ring, the batch
-  // summary (BatchGetItem); seals and opens credentials.
+  // (FAILED/SKIPPED/HELD through the index, then BatchGetItem), test, redeliver and its ring, held
+  // counts and release (index Query, UpdateItem), replays, the batch summary (BatchGetItem); seals
+  // and opens credentials.
   api: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     tableIndexes: ['dynamodb:Query'],
@@ -45,9 +46,10 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
     deliveryQueue: ['sqs:SendMessage'],
   },
   // The webhook with its backlog state (BatchGetItem), a page of the backlog (Query), each attempt,
-  // skip and disable (with the account's webhooks version); opens credentials to sign.
+  // skip, hold and disable (with the account's webhooks version), a replay's next page (GetItem of
+  // the replay, Query of its range, PutItem of the copies); opens credentials to sign.
   delivery: {
-    table: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:ChangeMessageVisibility'],
     deliveryDeadLetterQueue: ['sqs:SendMessage'],
     credentialsKey: ['kms:Decrypt'],

@@ -11,11 +11,14 @@ import { required, resetSettings, settings } from './config';
 import { ConsoleAssets } from './console/assets';
 import { BacklogStateStore, backlogStateKey, DeliveryBacklog, stateFromItem } from './deliveries/backlog';
 import { DoorbellQueue } from './deliveries/queue';
+import { HealthCounters } from './deliveries/health';
+import { HeldDeliveries } from './deliveries/held';
+import { REPLAY_REQUEST_BUDGET_MS, ReplayStore } from './deliveries/replay';
 import { DeliveryRepository } from './deliveries/repository';
 import { DeliveryService } from './deliveries/service';
 import type { DrainDependencies } from './delivery/drain';
 import { sendWebhook } from './delivery/http-sender';
-import { publishWebhookDisabled } from './delivery/notices';
+import { publishWebhookDisabled, publishWebhookFailing } from './delivery/notices';
 import { DeliveryWorker } from './delivery/worker';
 import { EventPins } from './ingest/event-pins';
 import { RejectedEventStore } from './ingest/rejected-store';
@@ -48,6 +51,10 @@ export const backlogState = /* @__PURE__ */ lazy(() => new BacklogStateStore(dyn
 
 export const backlog = /* @__PURE__ */ lazy(() => new DeliveryBacklog(deliveryRepository(), backlogState()));
 
+export const healthCounters = /* @__PURE__ */ lazy(() => new HealthCounters(dynamoDb(), settings().TABLE_NAME));
+
+export const replays = /* @__PURE__ */ lazy(() => new ReplayStore(dynamoDb(), settings().TABLE_NAME, deliveryRepository(), settings().DELIVERY_LOG_TTL_DAYS));
+
 /** The console's files ship in the api function's package (see infra/constructs/api.ts); a failed read is retried on the next request. */
 const consoleAssets = /* @__PURE__ */ lazy(() => {
   let load: Promise<ConsoleAssets> | undefined;
@@ -76,6 +83,12 @@ export const api = /* @__PURE__ */ lazy((): ApiDependencies => {
       repository: deliveryRepository(),
       // Only writes need the queue: reads work without DELIVERY_QUEUE_URL.
       backlog: () => ({ writer: backlog(), state: backlogState() }),
+      held: new HeldDeliveries(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
+      health: healthCounters(),
+      replays: replays(),
+      logTtlDays: config.DELIVERY_LOG_TTL_DAYS,
+      replayBudgetMs: REPLAY_REQUEST_BUDGET_MS,
+      retryWindowSeconds: config.RETRY_WINDOW_SECONDS,
       send: (request, options) => sendWebhook(request, options),
       allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     }),
@@ -124,7 +137,7 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();
-      if (!(await webhooks.disable(webhook.accountId, webhook.id, reason, disabledAt))) return;
+      if (!(await webhooks.disable(webhook.accountId, webhook.id, reason, disabledAt, delivery.id))) return;
       count(METRICS.webhooksDisabled);
       logger.warn('webhook disabled', { webhookId: webhook.id, accountId: webhook.accountId, reason });
       await publishWebhookDisabled(eventBridge(), config.EVENT_BUS_NAME, {
@@ -136,6 +149,18 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
         disabledAt,
       });
     },
+    announceFailing: async (webhook, delivery, failing) => {
+      logger.warn('webhook failing', { webhookId: webhook.id, accountId: webhook.accountId, deliveryId: delivery.id, ...failing });
+      await publishWebhookFailing(eventBridge(), config.EVENT_BUS_NAME, {
+        accountId: webhook.accountId,
+        webhookId: webhook.id,
+        webhookName: webhook.name,
+        deliveryId: delivery.id,
+        ...failing,
+      });
+    },
+    replays: replays(),
+    health: healthCounters(),
     onAttempt: (outcome) => {
       count(METRICS.deliveryAttempts);
       if (!outcome.ok) count(METRICS.deliveryFailures);
@@ -157,6 +182,7 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
       return { ...(webhook && { webhook: await openCredentials(credentialsCipher(), webhook) }), ...(other && { state: stateFromItem(other) }) };
     },
     maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
+    replays: replays(),
   };
 });
 

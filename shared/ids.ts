@@ -36,3 +36,16 @@ function base32(bytes: Uint8Array): string {
 }
 
 export const ID_PATTERN = /^[a-z]{1,5}_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** The lowest id of `prefix` at `timeMs`: every id made at or after that time sorts at or above it. */
+export function idFloor(prefix: string, timeMs: number): string {
+  return `${prefix}_${timePart(timeMs)}`;
+}
+
+/** The millisecond time an id (from `newId` or `derivedId`) starts with. */
+export function timeOfId(id: string): number {
+  const time = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
+  let ms = 0;
+  for (const digit of time) ms = ms * 32 + ALPHABET.indexOf(digit);
+  return ms;
+}

@@ -8,6 +8,8 @@
 export const EVENT_SOURCE = 'lms';
 export const NOTICE_SOURCE = 'lms.webhooks';
 export const WEBHOOK_DISABLED_NOTICE = 'WEBHOOK_DISABLED';
+/** A webhook's head delivery has failed for half of the retry window: it will be disabled if this goes on. */
+export const WEBHOOK_FAILING_NOTICE = 'WEBHOOK_FAILING';
 
 /**
  * Every producer event goes to the router, known name or not: an unknown name is kept as a

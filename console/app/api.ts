@@ -7,7 +7,7 @@ export interface DeliveryView {
   id: string;
   webhookId: string;
   kind: 'realtime' | 'batch' | 'test';
-  status: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+  status: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'HELD';
   statusReason?: string;
   eventIds: string[];
   attemptCount: number;

@@ -87,7 +87,7 @@ export function ErrorBanner({ error }: { error?: { message: string } | null }) {
 }
 
 const WEBHOOK_STATUS_LABELS: Record<string, string> = { ACTIVE: 'Active', INACTIVE: 'Inactive', DISABLED: 'Disabled' };
-const DELIVERY_STATUS_LABELS: Record<string, string> = { PENDING: 'Pending', SUCCEEDED: 'Succeeded', FAILED: 'Failed', SKIPPED: 'Skipped' };
+const DELIVERY_STATUS_LABELS: Record<string, string> = { PENDING: 'Pending', SUCCEEDED: 'Succeeded', FAILED: 'Failed', SKIPPED: 'Skipped', HELD: 'Held' };
 
 export function StatusBadge({ status }: { status: string }) {
   const label = WEBHOOK_STATUS_LABELS[status] ?? DELIVERY_STATUS_LABELS[status] ?? status;

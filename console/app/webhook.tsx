@@ -25,11 +25,13 @@ export function WebhookScreen({ id }: { id: string }) {
   const secret = revealedSecret?.webhookId === webhook.id ? revealedSecret : undefined;
   const isSignature = webhook.auth.type === 'SIGNATURE';
 
-  const setActive = (active: boolean) =>
+  const setActive = (active: boolean, discardHeld = false) =>
     action.run(async () => {
-      await api.call('PATCH', `/webhooks/${id}`, { active });
+      await api.call('PATCH', `/webhooks/${id}`, { active, ...(discardHeld && { discardHeld }) });
       reload();
+      setLogRound((r) => r + 1);
     });
+  const held = webhook.heldDeliveries ?? 0;
   const sendTest = () =>
     action.run(async () => {
       setTest(null);
@@ -61,7 +63,8 @@ export function WebhookScreen({ id }: { id: string }) {
     >
       {webhook.statusReason && (
         <p class="banner error" role="note">
-          Disabled: {webhook.statusReason}. Fix the listener, then activate the webhook again and redeliver what failed.
+          Disabled: {webhook.statusReason}. Fix the listener, then activate the webhook again: the failed delivery and the {held} held since
+          {webhook.oldestHeldEventAt ? ` ${formatTime(webhook.oldestHeldEventAt)}` : ''} are sent first, in order.
         </p>
       )}
       {secret && (
@@ -100,9 +103,16 @@ export function WebhookScreen({ id }: { id: string }) {
             Deactivate
           </button>
         ) : (
-          <button type="button" onClick={() => setActive(true)} disabled={action.busy || !can.write}>
-            Activate
-          </button>
+          <>
+            <button type="button" onClick={() => setActive(true)} disabled={action.busy || !can.write}>
+              {webhook.status === 'DISABLED' && held > 0 ? `Activate and send ${held} held` : 'Activate'}
+            </button>
+            {webhook.status === 'DISABLED' && held > 0 && (
+              <button type="button" onClick={() => setActive(true, true)} disabled={action.busy || !can.write}>
+                Activate and discard held
+              </button>
+            )}
+          </>
         )}
         <button type="button" onClick={sendTest} disabled={action.busy || !can.write}>
           Send test event
@@ -149,6 +159,22 @@ export function WebhookScreen({ id }: { id: string }) {
             </p>
           )}
         </dd>
+        {webhook.health && (
+          <>
+            <dt>Health</dt>
+            <dd id="webhook-health">
+              {webhook.health.successRate24h === undefined
+                ? 'no attempts in the last 24 h'
+                : `${Math.round(webhook.health.successRate24h * 1000) / 10}% of ${webhook.health.attempts24h} attempts succeeded in the last 24 h`}
+              <p class="hint">
+                last success {webhook.health.lastSuccessAt ? formatTime(webhook.health.lastSuccessAt) : 'never'} · last failure{' '}
+                {webhook.health.lastFailureAt ? formatTime(webhook.health.lastFailureAt) : 'never'} · {webhook.health.undelivered}
+                {webhook.health.undeliveredAtLeast ? '+' : ''} undelivered
+                {webhook.health.oldestUndeliveredEventAt ? `, the oldest from ${formatTime(webhook.health.oldestUndeliveredEventAt)}` : ''}
+              </p>
+            </dd>
+          </>
+        )}
         <dt>Created</dt>
         <dd>{formatTime(webhook.createdAt)}</dd>
         <dt>Updated</dt>
@@ -219,6 +245,7 @@ const STATUS_FILTERS = [
   ['SUCCEEDED', 'Succeeded'],
   ['FAILED', 'Failed'],
   ['SKIPPED', 'Skipped'],
+  ['HELD', 'Held'],
 ] as const;
 const PAGE_SIZE = 10;
 

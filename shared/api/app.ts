@@ -6,6 +6,7 @@ import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
 import { CreateWebhookSchema, toView, UpdateWebhookSchema, type Webhook } from '../webhooks/model';
 import type { WebhookService } from '../webhooks/service';
+import { ReplayRequestSchema } from '../deliveries/replay';
 import type { DeliveryService } from '../deliveries/service';
 import { openApiDocument } from './openapi';
 import { problemFor, PROBLEM_CONTENT_TYPE } from './problem';
@@ -54,14 +55,17 @@ const operations: Record<Exclude<OperationId, PublicOperationId>, Operation> = {
 
   getWebhook: async ({ request, deps, accountId }) => {
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
-    const batch = deps.batchSummary && (await deps.batchSummary(webhook.id));
-    return json(200, { ...toView(webhook), ...batch }, etag(webhook));
+    const [batch, held] = await Promise.all([deps.batchSummary?.(webhook.id), deps.deliveries.summary(webhook)]);
+    return json(200, { ...toView(webhook), ...batch, ...held }, etag(webhook));
   },
 
   updateWebhook: async ({ request, deps, accountId }) => {
     const changes = jsonBody(request, UpdateWebhookSchema);
-    const { webhook, signingSecret } = await deps.webhooks.update(accountId, webhookId(request), changes, ifMatch(request));
-    return json(200, { ...toView(webhook), ...(signingSecret && { signingSecret }) }, {
+    const { webhook, signingSecret, reenabled } = await deps.webhooks.update(accountId, webhookId(request), changes, ifMatch(request));
+    // Re-enabled after being disabled for failing: what was held for it goes out first (or is discarded).
+    const held = reenabled && (await deps.deliveries.releaseHeld(webhook, reenabled));
+    const released = held && held.released + held.skipped > 0 ? { heldRelease: { released: held.released, skipped: held.skipped } } : undefined;
+    return json(200, { ...toView(webhook), ...(signingSecret && { signingSecret }), ...released }, {
       ...etag(webhook),
       ...(signingSecret && { 'cache-control': 'no-store' }),
     });
@@ -105,6 +109,18 @@ const operations: Record<Exclude<OperationId, PublicOperationId>, Operation> = {
   redeliver: async ({ request, deps, accountId }) => {
     const webhook = await deps.webhooks.get(accountId, webhookId(request));
     return json(202, await deps.deliveries.redeliver(webhook, request.pathParameters.deliveryId ?? ''));
+  },
+
+  replay: async ({ request, deps, accountId }) => {
+    const input = jsonBody(request, ReplayRequestSchema);
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    const replay = await deps.deliveries.replay(webhook, input);
+    return json(202, replay, { location: `/webhooks/${webhook.id}/replays/${replay.replayId}` });
+  },
+
+  getReplay: async ({ request, deps, accountId }) => {
+    const webhook = await deps.webhooks.get(accountId, webhookId(request));
+    return json(200, await deps.deliveries.replayStatus(webhook, request.pathParameters.replayId ?? ''));
   },
 };
 

@@ -4,6 +4,7 @@ import { CreateWebhookSchema, UpdateWebhookSchema, WebhookViewSchema } from '../
 import { ProblemSchema } from './problem';
 import { AttemptsQuerySchema, DeliveryListQuerySchema, ListQuerySchema } from './request';
 import { DeliveryDetailViewSchema, DeliveryViewSchema } from '../deliveries/model';
+import { ReplayRequestSchema, ReplayViewSchema } from '../deliveries/replay';
 import { ROUTES, SCOPES, type OperationId, type RouteDefinition } from './routes';
 
 /**
@@ -37,7 +38,7 @@ const SPECS: Record<OperationId, OperationSpec> = {
   updateWebhook: {
     requestBody: UpdateWebhookSchema,
     responses: {
-      200: { description: 'Updated; signingSecret is included when auth switched to Signature', schema: WebhookViewSchema.extend(SigningSecretSchema.shape) },
+      200: { description: 'Updated; signingSecret is included when auth switched to Signature; heldRelease when re-enabling sent or discarded held deliveries', schema: WebhookViewSchema.extend(SigningSecretSchema.shape) },
       412: { description: 'If-Match did not match, or the webhook changed meanwhile' },
     },
   },
@@ -74,6 +75,19 @@ const SPECS: Record<OperationId, OperationSpec> = {
       409: { description: 'Still pending, or the webhook is not active' },
     },
   },
+  replay: {
+    requestBody: ReplayRequestSchema,
+    responses: {
+      202: {
+        description:
+          'Queued again at the back of the backlog, in original order, as copies sent with the original webhook-id and a webhook-replay header; the same request again answers with the same replay',
+        schema: ReplayViewSchema,
+      },
+      400: { description: 'since is older than the log keeps, or not before until' },
+      409: { description: 'The webhook is not active' },
+    },
+  },
+  getReplay: { responses: { 200: { description: "The replay's progress: queued, sent, failed, remaining", schema: ReplayViewSchema } } },
 };
 
 const toSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });

@@ -51,6 +51,8 @@ export const ROUTES = [
   { method: 'GET', path: '/webhooks/{id}/deliveries', operationId: 'listDeliveries', summary: 'The delivery log', scope: SCOPES.read },
   { method: 'GET', path: '/webhooks/{id}/deliveries/{deliveryId}', operationId: 'getDelivery', summary: 'One delivery with its attempts', scope: SCOPES.read },
   { method: 'POST', path: '/webhooks/{id}/deliveries/{deliveryId}/redeliver', operationId: 'redeliver', summary: 'Queue a delivery again', scope: SCOPES.write },
+  { method: 'POST', path: '/webhooks/{id}/replay', operationId: 'replay', summary: 'Queue the deliveries of a time range again', scope: SCOPES.write },
+  { method: 'GET', path: '/webhooks/{id}/replays/{replayId}', operationId: 'getReplay', summary: "A replay's progress", scope: SCOPES.read },
 ] as const satisfies readonly RouteDefinition[];
 
 export type OperationId = (typeof ROUTES)[number]['operationId'];

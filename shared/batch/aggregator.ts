@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DeliveryBacklog } from '../deliveries/backlog';
+import type { DeliveryBacklog, NewDelivery } from '../deliveries/backlog';
+import { unsentFor } from '../deliveries/held';
 import { chunkForBatches, type LmsEvent } from '../delivery/envelope';
 import type { Webhook } from '../webhooks/model';
 import { parseScheduleExpression } from '../schedule';
@@ -10,8 +11,8 @@ import type { DueWebhook, Lease, PendingEvent, PendingStore } from './pending-st
  * one's lease (so overlapping runs never work on the same backlog), packs the backlog in order into
  * ALM envelopes of at most `maxEvents` events and 256 KB, and writes each one into the webhook's
  * delivery backlog — the same path, auth, signing, log, retries and ordering as real-time events.
- * Events of a webhook that is inactive or disabled at the flush become SKIPPED deliveries
- * (redeliverable), as in real time. Events leave the store only after their delivery is written: a
+ * Events of a webhook that is disabled at the flush become HELD deliveries (sent when it is
+ * re-enabled), of one that is inactive SKIPPED deliveries (redeliverable), as in real time. Events leave the store only after their delivery is written: a
  * crash in between writes the same chunk again, which its deterministic id makes one delivery.
  * A run that runs out of time hands the rest to a continuation run.
  */
@@ -61,7 +62,7 @@ export interface FlushReport {
   readonly flushedEvents: number;
   /** Deliveries written to the backlog: one request each. */
   readonly requests: number;
-  /** Events of webhooks that were inactive or disabled at the flush: logged as SKIPPED, not sent. */
+  /** Events of webhooks that were inactive (logged SKIPPED) or disabled (logged HELD) at the flush: not sent now. */
   readonly skippedEvents: number;
   /** Events of webhooks deleted before the flush: there is no log to keep them in. */
   readonly droppedEvents: number;
@@ -165,8 +166,8 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
     lease = await deps.store.acquireLease(due.webhookId, window.runId, window.leaseUntil);
     if (!lease) return { ...outcome, state: 'busy' };
     const webhook = await deps.webhooks.get(lease.accountId, lease.webhookId);
-    // Inactive or disabled at the flush: logged as SKIPPED (redeliverable), not sent.
-    const skippedBecause = webhook && webhook.status !== 'ACTIVE' ? `webhook is ${webhook.status}` : undefined;
+    // Disabled at the flush: held until re-enabled; inactive: logged SKIPPED (redeliverable). Not sent.
+    const unsent = webhook && unsentFor(webhook);
     let carried: PendingEvent[] = [];
     let settling = false;
     let after: string | undefined;
@@ -181,14 +182,14 @@ async function flushWebhook(deps: AggregatorDependencies, window: Window, due: D
         // The last chunk of a page may still fill up from the next page, or, at the end of the
         // backlog, from events still arriving.
         carried = last ? [] : (chunks.pop() ?? []);
-        if (last && !skippedBecause && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, window.schedulePeriodMs, now())) {
+        if (last && !unsent && holdsBackTail(chunks[chunks.length - 1] ?? [], deps.maxEvents, window.schedulePeriodMs, now())) {
           chunks.pop();
           settling = true;
         }
         for (const events of chunks) {
           if (now() >= window.stopAt) return outcome;
-          await write(deps, webhook, lease, events, skippedBecause);
-          if (skippedBecause) outcome.skipped += events.length;
+          await write(deps, webhook, lease, events, unsent);
+          if (unsent) outcome.skipped += events.length;
           else outcome.flushed += events.length;
           outcome.requests++;
         }
@@ -219,7 +220,7 @@ function chunk(deps: AggregatorDependencies, accountId: number, pending: readonl
   return chunks.map((events) => events.map((event) => entryOf.get(event)!));
 }
 
-async function write(deps: AggregatorDependencies, webhook: Webhook, lease: Lease, entries: readonly PendingEvent[], skippedBecause?: string): Promise<void> {
+async function write(deps: AggregatorDependencies, webhook: Webhook, lease: Lease, entries: readonly PendingEvent[], unsent?: NewDelivery['unsent']): Promise<void> {
   const events = entries.map((e) => e.event);
   const delivery = {
     webhook,
@@ -229,7 +230,7 @@ async function write(deps: AggregatorDependencies, webhook: Webhook, lease: Leas
     arrivedAt: Math.min(...entries.map((e) => e.arrivedAt)),
   };
   try {
-    await deps.backlog.enqueue({ ...delivery, events, ...(skippedBecause !== undefined && { unsent: { status: 'SKIPPED', reason: skippedBecause } }) });
+    await deps.backlog.enqueue({ ...delivery, events, ...(unsent && { unsent }) });
   } catch (error) {
     // DynamoDB refuses the item itself: retrying would block the webhook's batch events behind it
     // for good. It is logged FAILED with the reason, its events listed by id, and the flush goes on.

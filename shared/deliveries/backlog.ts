@@ -6,7 +6,7 @@ import { keys } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
 import type { Delivery, DeliveryKind } from './model';
 import type { DoorbellQueue } from './queue';
-import type { DeliveryRepository } from './repository';
+import type { DeliveryRepository, UnsentStatus } from './repository';
 
 /**
  * Each webhook's backlog is its `DELIVERY#` items from a cursor on; the queue only wakes a webhook
@@ -22,6 +22,7 @@ import type { DeliveryRepository } from './repository';
  *   while rung: the sweeper finds doorbells that are overdue (lost, or their drain crashed).
  * - `progressMessage`/`progressReceives`: the doorbell receive that last recorded progress, from
  *   which a drain that keeps crashing is recognised.
+ * - `replaysQueuing`: replays of a time range still being queued, a page whenever the backlog runs dry.
  */
 export const backlogKeys = {
   state: 'BACKLOG',
@@ -39,6 +40,8 @@ export interface BacklogState {
   readonly rungAt?: string;
   readonly progressMessage?: string;
   readonly progressReceives?: number;
+  /** Replays whose range is not all queued yet: the drain queues more when the backlog runs dry (see ./replay.ts). */
+  readonly replaysQueuing?: readonly string[];
 }
 
 export interface Progress {
@@ -225,6 +228,7 @@ export function stateFromItem(item: Record<string, unknown>): BacklogState {
     ...(typeof item.rungAt === 'string' && { rungAt: item.rungAt }),
     ...(typeof item.progressMessage === 'string' && { progressMessage: item.progressMessage }),
     ...(typeof item.progressReceives === 'number' && { progressReceives: item.progressReceives }),
+    ...(item.replaysQueuing instanceof Set && item.replaysQueuing.size > 0 && { replaysQueuing: [...(item.replaysQueuing as Set<string>)].sort() }),
   };
 }
 
@@ -245,8 +249,8 @@ export interface NewDelivery {
   readonly idempotencyKey: string;
   /** When the (first) event arrived; the retry window counts from here. @default now */
   readonly arrivedAt?: number;
-  /** Logged finished without being sent: SKIPPED (the webhook was inactive at a batch flush) or FAILED (it cannot be stored). */
-  readonly unsent?: { readonly status: 'SKIPPED' | 'FAILED'; readonly reason: string };
+  /** Logged without being sent: SKIPPED (the webhook was inactive at a batch flush), HELD (it was disabled) or FAILED (it cannot be stored). */
+  readonly unsent?: { readonly status: UnsentStatus; readonly reason: string };
 }
 
 /**

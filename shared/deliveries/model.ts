@@ -4,9 +4,10 @@ import type { LmsEvent } from '../delivery/envelope';
 /**
  * A delivery: one request's worth of events for one webhook (one event in real time, up to
  * BATCH_MAX_EVENTS for batches), with its attempts. The delivery id is the `webhook-id` header, the
- * same on every retry, so listeners can dedupe on it.
+ * same on every retry, so listeners can dedupe on it. HELD: written while its webhook was DISABLED,
+ * kept in the backlog's order until the webhook is re-enabled (see ./held.ts).
  */
-export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'HELD'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export type DeliveryKind = 'realtime' | 'batch' | 'test';
 
@@ -43,6 +44,8 @@ export interface Delivery {
   readonly redeliveries: number;
   /** The latest attempts (at most STORED_ATTEMPTS), oldest first; `attemptCount` counts them all. */
   readonly attempts: readonly Attempt[];
+  /** A replay's copy: the original delivery (its id is the `webhook-id` sent) and the replay. */
+  readonly replayOf?: { readonly deliveryId: string; readonly replayId: string };
 }
 
 export const AttemptViewSchema = z.object({
@@ -65,6 +68,8 @@ export const DeliveryViewSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   nextAttemptAt: z.string().optional(),
+  /** A replay's copy: the original delivery, whose id it is sent with as `webhook-id`, and the replay. */
+  replayOf: z.object({ deliveryId: z.string(), replayId: z.string() }).optional(),
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
@@ -88,6 +93,7 @@ export function toDeliveryView(delivery: Delivery): DeliveryView {
     createdAt: delivery.createdAt,
     updatedAt: delivery.updatedAt,
     ...(delivery.status === 'PENDING' && delivery.nextAttemptAt !== undefined && { nextAttemptAt: delivery.nextAttemptAt }),
+    ...(delivery.replayOf && { replayOf: { ...delivery.replayOf } }),
   };
 }
 

@@ -11,7 +11,7 @@ import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } fro
  * JSON text they arrived as) and the latest attempts. Ids start with the event time, so the
  * partition reads oldest-first as the backlog and newest-first as the log.
  *
- * The status filter's sparse GSI holds only FAILED and SKIPPED deliveries (keys only): PENDING ones
+ * The status filter's sparse GSI holds only FAILED, SKIPPED and HELD deliveries (keys only): PENDING ones
  * are the backlog from the drain's cursor, SUCCEEDED ones are the rest.
  */
 export const deliveryKeys = {
@@ -20,8 +20,11 @@ export const deliveryKeys = {
   end: 'DELIVERY#~',
 };
 
-const INDEXED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['FAILED', 'SKIPPED']);
+const INDEXED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['FAILED', 'SKIPPED', 'HELD']);
 const SECONDS_PER_DAY = 24 * 3600;
+
+/** How a delivery is logged when it is not sent: skipped, held for a disabled webhook, or failed unsendable. */
+export type UnsentStatus = 'SKIPPED' | 'FAILED' | 'HELD';
 
 export interface AttemptOutcomeChange {
   readonly status: DeliveryStatus;
@@ -67,6 +70,25 @@ export class DeliveryRepository {
       }),
     );
     return (Items ?? []).map(fromItem);
+  }
+
+  /**
+   * The PENDING deliveries of the backlog from `from` (the drain's cursor), oldest first: how many
+   * one Query page (1 MB) holds, whether there are more, and the oldest one's id.
+   */
+  async pendingHead(webhookId: string, from: string): Promise<{ count: number; atLeast: boolean; oldestId?: string }> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :end',
+        FilterExpression: '#status = :pending',
+        ProjectionExpression: 'id',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pk': keys.webhook(webhookId), ':from': keys.delivery(from), ':end': deliveryKeys.end, ':pending': 'PENDING' },
+      }),
+    );
+    const first = result.Items?.[0]?.id;
+    return { count: result.Count ?? 0, atLeast: result.LastEvaluatedKey !== undefined, ...(typeof first === 'string' && { oldestId: first }) };
   }
 
   /** The log, newest first. `pendingFrom`: where the webhook's backlog starts (PENDING ones are all at or above it). */
@@ -146,7 +168,7 @@ export class DeliveryRepository {
   }
 
   /** Ends a pending delivery without an attempt (its webhook is gone, inactive or disabled, or it cannot be sent). */
-  async finishUnsent(delivery: Delivery, status: 'SKIPPED' | 'FAILED', reason: string): Promise<void> {
+  async finishUnsent(delivery: Delivery, status: UnsentStatus, reason: string): Promise<void> {
     const at = this.now().toISOString();
     await this.db.send(
       new UpdateCommand({

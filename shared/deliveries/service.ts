@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
 import { callListener } from '../delivery/worker';
-import { newId, ID_PATTERN } from '../ids';
+import { idFloor, newId, ID_PATTERN, timeOfId } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
 import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
 import type { BacklogStateStore, DeliveryBacklog } from './backlog';
+import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from './held';
+import type { HealthCounters } from './health';
+import { healthView, type HealthView } from './health-view';
+import { REPLAYABLE_STATUSES, toReplayView, type ReplayRequest, type ReplayStore, type ReplayView } from './replay';
 import type { DeliveryRepository } from './repository';
 
 export const TEST_EVENT_NAME = 'WEBHOOK_TEST';
@@ -25,7 +29,16 @@ export interface TestResult {
 export interface DeliveryServiceOptions {
   readonly repository: DeliveryRepository;
   /** Built on first use: only redelivery and the PENDING filter need the backlog. */
-  readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read'> };
+  readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read' | 'ring'> };
+  readonly held: HeldDeliveries;
+  readonly health: Pick<HealthCounters, 'read'>;
+  readonly replays: ReplayStore;
+  /** How long the log keeps deliveries: a replay cannot reach further back. */
+  readonly logTtlDays: number;
+  /** How long a replay request may spend queuing before it hands the rest to the webhook's drain. */
+  readonly replayBudgetMs: number;
+  /** How long a held delivery is kept for its webhook: the retry window. */
+  readonly retryWindowSeconds: number;
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   readonly allowPrivateTargets: boolean;
   readonly now?: () => Date;
@@ -63,6 +76,67 @@ export class DeliveryService {
     if (webhook.status !== 'ACTIVE') throw new ConflictError(`The webhook is ${webhook.status}; activate it before redelivering.`);
     const delivery = await this.find(webhook, deliveryId);
     return toDeliveryView(await this.options.backlog().writer.redeliver(delivery));
+  }
+
+  /** What `GET /webhooks/{id}` adds: the held deliveries and the webhook's health. */
+  async summary(webhook: Webhook): Promise<HeldSummary & { health: HealthView }> {
+    const now = this.now();
+    const [held, counts, state] = await Promise.all([
+      this.options.held.summary(webhook.id),
+      this.options.health.read(webhook.id, now),
+      this.options.backlog().state.read(webhook.id),
+    ]);
+    const { oldestId, ...pending } = await this.options.repository.pendingHead(webhook.id, state?.cursor ?? '');
+    const oldest = oldestId !== undefined ? { oldestEventAt: timeOfId(oldestId) } : {};
+    return { ...held, health: healthView(counts, { ...pending, ...oldest }, held, now) };
+  }
+
+  /**
+   * A DISABLED webhook was re-enabled: the delivery whose failure disabled it and the held ones go
+   * out first, in backlog order, then new events — the drain's cursor moves back to the first of
+   * them and its doorbell rings. With `discardHeld` the held ones are logged SKIPPED instead.
+   */
+  async releaseHeld(webhook: Webhook, reenabled: { disabledBy?: string; discardHeld: boolean }): Promise<ReleaseOutcome> {
+    const failed = reenabled.disabledBy === undefined || reenabled.discardHeld ? undefined : await this.options.repository.get(webhook.id, reenabled.disabledBy);
+    const requeued = failed?.status === 'FAILED' ? await this.options.repository.requeue(failed) : undefined;
+    const outcome = await this.options.held.release(webhook.id, { windowSeconds: this.options.retryWindowSeconds, discard: reenabled.discardHeld });
+    const first = [requeued?.id, outcome.firstReleasedId].filter((id): id is string => id !== undefined).sort()[0];
+    if (first !== undefined) await this.options.backlog().state.ring(webhook, first, true);
+    return { ...outcome, released: outcome.released + (requeued ? 1 : 0) };
+  }
+
+  /**
+   * Queues the deliveries of a time range again, at the back of the backlog (see ./replay.ts). The
+   * same request twice is one replay: the second answers with the first's progress.
+   */
+  async replay(webhook: Webhook, request: ReplayRequest): Promise<ReplayView> {
+    if (webhook.status !== 'ACTIVE') throw new ConflictError(`The webhook is ${webhook.status}; activate it before replaying.`);
+    const now = this.now().getTime();
+    const oldest = now - this.options.logTtlDays * 24 * 3600 * 1000;
+    if (Date.parse(request.since) < oldest) {
+      const message = `the log keeps ${this.options.logTtlDays} days: since must be after ${new Date(oldest).toISOString()}`;
+      throw new ValidationError(message, [{ field: 'since', message }]);
+    }
+    // Nothing after the request is replayed: the replay's own copies are written after it.
+    const readUntil = new Date(Math.min(Date.parse(request.until), now - 1)).toISOString();
+    const statuses = request.status === 'all' ? [...REPLAYABLE_STATUSES] : request.status;
+    const { replay, created } = await this.options.replays.create(webhook, { since: request.since, until: request.until, statuses }, readUntil);
+    // A repeat of a request that stopped before handing its rest to the drain hands it again.
+    const queued = created
+      ? await this.options.replays.queueMore(replay, deadlineIn(this.now, this.options.replayBudgetMs))
+      : { replay };
+    if (queued.replay.readAfter !== undefined) await this.options.replays.handToDrain(queued.replay);
+    const first = 'firstQueuedId' in queued ? queued.firstQueuedId : undefined;
+    if (first !== undefined || queued.replay.readAfter !== undefined) {
+      await this.options.backlog().state.ring(webhook, first ?? idFloor('msg', replay.startedAt), true);
+    }
+    return toReplayView(queued.replay);
+  }
+
+  async replayStatus(webhook: Webhook, replayId: string): Promise<ReplayView> {
+    const replay = replayId.startsWith('rpl_') ? await this.options.replays.get(webhook.id, replayId) : undefined;
+    if (!replay) throw new NotFoundError(`No replay ${replayId}.`);
+    return toReplayView(replay);
   }
 
   /** Sends a test event now, signed like any delivery, logs it (one write, once finished), and reports the listener's answer. */
@@ -113,4 +187,10 @@ export class DeliveryService {
     if (!delivery) throw new NotFoundError(`No delivery ${deliveryId}.`);
     return delivery;
   }
+}
+
+/** True until `budgetMs` from now has passed. */
+function deadlineIn(now: () => Date, budgetMs: number): () => boolean {
+  const end = now().getTime() + budgetMs;
+  return () => now().getTime() < end;
 }

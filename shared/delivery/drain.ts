@@ -1,5 +1,6 @@
 import { cursorAfter, type BacklogState, type BacklogStateStore, type Progress, type StateChange } from '../deliveries/backlog';
 import type { Doorbell } from '../deliveries/model';
+import type { ReplayStore } from '../deliveries/replay';
 import type { DeliveryRepository } from '../deliveries/repository';
 import type { WebhookWithCredentials } from '../webhooks/model';
 import type { DeliveryWorker } from './worker';
@@ -25,6 +26,8 @@ export interface DrainDependencies {
    */
   readonly readWebhookAndState: (accountId: number, webhookId: string) => Promise<{ webhook?: WebhookWithCredentials; state?: BacklogState }>;
   readonly maxReceivesWithoutProgress: number;
+  /** Queues the next page of an unfinished replay when the backlog runs dry. */
+  readonly replays?: Pick<ReplayStore, 'continueFor'>;
   /** Deliveries read per Query. @default 50 */
   readonly pageSize?: number;
   readonly now?: () => Date;
@@ -82,6 +85,12 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
       }
       cursor = cursorAfter(delivery.id);
       if (result.disabledWebhook) webhook = (await deps.readWebhookAndState(doorbell.accountId, doorbell.webhookId)).webhook;
+    }
+    // The backlog's end with a replay still being queued: queue its next page, and go on.
+    const replaying = state.replaysQueuing?.[0];
+    if (change === undefined && page.length < pageSize && replaying !== undefined && deps.replays && hasTime()) {
+      await deps.replays.continueFor(doorbell.webhookId, replaying, hasTime);
+      change = { kind: 'advance' };
     }
     // A short page is the backlog's end.
     change ??= page.length < pageSize ? { kind: 'clear' } : { kind: 'advance' };

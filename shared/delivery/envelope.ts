@@ -82,12 +82,15 @@ export interface DeliveryHeaderInput {
   readonly timestampSeconds: number;
   readonly body: string;
   readonly auth: DeliveryAuth;
+  /** Set on a replay's copy: sent as `webhook-replay`, so the listener knows it may have seen it. */
+  readonly replayId?: string;
 }
 
 /** Standard Webhooks headers, plus the signature or Basic credentials the webhook's auth asks for. */
 export function deliveryHeaders(input: DeliveryHeaderInput): Record<string, string> {
-  const { messageId, timestampSeconds, body, auth } = input;
+  const { messageId, timestampSeconds, body, auth, replayId } = input;
   const headers: Record<string, string> = { 'webhook-id': messageId, 'webhook-timestamp': String(timestampSeconds) };
+  if (replayId !== undefined) headers['webhook-replay'] = replayId;
   switch (auth.type) {
     case 'SIGNATURE':
       headers['webhook-signature'] = signatureHeader(auth.secrets, messageId, timestampSeconds, body);

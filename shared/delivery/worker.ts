@@ -1,4 +1,7 @@
-import type { DeliveryRepository } from '../deliveries/repository';
+import { unsentFor } from '../deliveries/held';
+import type { HealthCounters } from '../deliveries/health';
+import type { ReplayStore } from '../deliveries/replay';
+import type { DeliveryRepository, UnsentStatus } from '../deliveries/repository';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
 import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
@@ -25,7 +28,13 @@ export interface WorkerDependencies {
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   /** Disables the webhook (unless it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
+  /** Announces, once per failing head delivery, that it has failed for half of the retry window. */
+  readonly announceFailing?: (webhook: Webhook, delivery: Delivery, notice: { failingSince: string; disablesAt: string; lastError: string }) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
+  /** The webhook's health counters: one count per attempt recorded. */
+  readonly health?: Pick<HealthCounters, 'recordAttempt'>;
+  /** Counts the end of a replay's copy in its replay's progress. */
+  readonly replays?: Pick<ReplayStore, 'recordOutcome'>;
   readonly settings: WorkerSettings;
   readonly now?: () => Date;
 }
@@ -41,7 +50,7 @@ export class DeliveryWorker {
   async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery): Promise<AttemptResult> {
     const prepared = prepare(webhook);
     if (!prepared.ready) {
-      await this.deps.deliveries.finishUnsent(delivery, 'SKIPPED', prepared.reason);
+      await this.deps.deliveries.finishUnsent(delivery, prepared.status, prepared.reason);
       return { action: 'done', note: prepared.reason };
     }
     const call = await callListener(this.deps.send, prepared.webhook, delivery, this.now(), { allowPrivate: this.deps.settings.allowPrivateTargets });
@@ -52,10 +61,16 @@ export class DeliveryWorker {
   /** Step 3: records the attempt in the delivery, then done, retry later, or give up and disable the webhook. */
   async handle(webhook: WebhookWithCredentials, delivery: Delivery, { outcome, attempt }: ListenerCall): Promise<AttemptResult> {
     const { deliveries, settings } = this.deps;
+    const at = new Date(attempt.at);
     if (outcome.ok) {
       await deliveries.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
+      await this.deps.health?.recordAttempt(webhook.id, true, at);
+      await this.deps.replays?.recordOutcome(delivery, 'sent');
       return { action: 'done' };
     }
+
+    // 410 Gone: the listener says the endpoint is no more (Standard Webhooks); no retry.
+    if (outcome.statusCode === 410) return this.giveUp(webhook, delivery, attempt, 'the listener answered 410 Gone');
 
     const decision = nextRetry({
       attempt: attempt.number,
@@ -67,20 +82,47 @@ export class DeliveryWorker {
     });
     if (decision.retry) {
       const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
-      await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
+      const updated = await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
+      await this.deps.health?.recordAttempt(webhook.id, false, at);
+      await this.announceIfHalfway(webhook, delivery, updated, outcome.error ?? 'unknown');
       return { action: 'retry', delaySeconds: decision.delaySeconds, nextAttemptAt };
     }
-    const reason = `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`;
-    const failed = await deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
+    return this.giveUp(webhook, delivery, attempt, `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`);
+  }
+
+  private async giveUp(webhook: Webhook, delivery: Delivery, attempt: Attempt, reason: string): Promise<AttemptResult> {
+    const failed = await this.deps.deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
+    await this.deps.health?.recordAttempt(webhook.id, false, new Date(attempt.at));
+    await this.deps.replays?.recordOutcome(delivery, 'failed');
     await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
     return { action: 'done', note: reason, disabledWebhook: true };
   }
+
+  /**
+   * The attempt just recorded is the first at or past half of the delivery's retry window: the
+   * one moment per failing head to warn (a redeliver starts a fresh window, and may warn again).
+   */
+  private async announceIfHalfway(webhook: Webhook, before: Delivery, after: Delivery, lastError: string): Promise<void> {
+    const windowMs = this.deps.settings.retryWindowSeconds * 1000;
+    const halfway = before.firstArrivedAt + windowMs / 2;
+    const previousAt = before.attempts.length > 0 ? Date.parse(before.attempts[before.attempts.length - 1]!.at) : before.firstArrivedAt;
+    const latestAt = Date.parse(after.attempts[after.attempts.length - 1]!.at);
+    if (!this.deps.announceFailing || previousAt >= halfway || latestAt < halfway) return;
+    await this.deps.announceFailing(webhook, after, {
+      failingSince: new Date(before.firstArrivedAt).toISOString(),
+      disablesAt: new Date(before.firstArrivedAt + windowMs).toISOString(),
+      lastError,
+    });
+  }
 }
 
-/** Step 1: only an active webhook is called; otherwise the reason its delivery ends unsent. */
-export function prepare(webhook: WebhookWithCredentials | undefined): { ready: true; webhook: WebhookWithCredentials } | { ready: false; reason: string } {
-  if (!webhook) return { ready: false, reason: 'webhook was deleted' };
-  if (webhook.status !== 'ACTIVE') return { ready: false, reason: `webhook is ${webhook.status}` };
+/** Step 1: only an active webhook is called; otherwise how its delivery ends unsent (see ../deliveries/held.ts). */
+export function prepare(
+  webhook: WebhookWithCredentials | undefined,
+): { readonly ready: true; readonly webhook: WebhookWithCredentials } | { readonly ready: false; readonly status: UnsentStatus; readonly reason: string } {
+  const unsent = unsentFor(webhook);
+  // DISABLED: held until re-enabled; INACTIVE or deleted: skipped.
+  if (unsent || !webhook) return { ready: false, ...(unsent ?? { status: 'SKIPPED', reason: 'webhook was deleted' }) };
   return { ready: true, webhook };
 }
 
@@ -94,7 +136,7 @@ export interface ListenerCall {
 export async function callListener(
   send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>,
   webhook: WebhookWithCredentials,
-  delivery: Pick<Delivery, 'id' | 'accountId' | 'events' | 'attemptCount'>,
+  delivery: Pick<Delivery, 'id' | 'accountId' | 'events' | 'replayOf' | 'attemptCount'>,
   at: Date,
   options: SendOptions,
 ): Promise<ListenerCall> {
@@ -102,10 +144,17 @@ export async function callListener(
   return { outcome, attempt: attemptFrom(delivery.attemptCount + 1, at, outcome) };
 }
 
-/** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id. */
-function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events'>, at: Date): WebhookRequest {
+/** The signed (or Basic-authenticated) POST for one attempt; `webhook-id` is the delivery id (a replay's: the original's). */
+function buildRequest(webhook: WebhookWithCredentials, delivery: Pick<Delivery, 'id' | 'accountId' | 'events' | 'replayOf'>, at: Date): WebhookRequest {
   const body = envelopeBody(delivery.accountId, delivery.events);
-  const headers = deliveryHeaders({ messageId: delivery.id, timestampSeconds: Math.floor(at.getTime() / 1000), body, auth: authOf(webhook, at) });
+  const headers = deliveryHeaders({
+    // A replay's copy goes out as the original delivery, marked as a replay.
+    messageId: delivery.replayOf?.deliveryId ?? delivery.id,
+    timestampSeconds: Math.floor(at.getTime() / 1000),
+    body,
+    auth: authOf(webhook, at),
+    ...(delivery.replayOf && { replayId: delivery.replayOf.replayId }),
+  });
   return { url: webhook.targetUrl, headers, body };
 }
 

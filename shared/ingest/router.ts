@@ -1,4 +1,5 @@
 import type { DeliveryBacklog } from '../deliveries/backlog';
+import { unsentFor } from '../deliveries/held';
 import type { AccountWebhooksCache } from '../webhooks/cache';
 import type { Webhook } from '../webhooks/model';
 import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
@@ -25,8 +26,8 @@ export type RouteResult =
   | { readonly outcome: 'routed'; readonly eventId: string; readonly deliveries: number; readonly pending: number };
 
 /**
- * Ingest: one producer event → one delivery per subscribed active webhook (real time), or one
- * pending entry per webhook (batch). Invalid events are kept as rejected, never dropped. Storage
+ * Ingest: one producer event → one delivery per subscribed webhook that is active (sent) or
+ * disabled (held), in real time, or one pending entry per such webhook (batch). Invalid events are kept as rejected, never dropped. Storage
  * or queue errors propagate, so the ingest message is retried — every step is idempotent.
  */
 export class EventRouter {
@@ -46,7 +47,8 @@ export class EventRouter {
     // without its own timestamp gets one pinned to its eventId (looked up beside the webhooks).
     const pinning = kind === 'realtime' && validation.timestampFilled ? this.deps.pins.pin(accountId, event.eventId) : undefined;
     pinning?.catch(() => undefined);
-    const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status === 'ACTIVE' && w.events.includes(event.eventName));
+    // A DISABLED webhook's events are held for it; an INACTIVE one's are not kept.
+    const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status !== 'INACTIVE' && w.events.includes(event.eventName));
     if (kind === 'batch') {
       await Promise.all(subscribed.map((webhook) => this.deps.pending.add(webhook, event)));
       return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: subscribed.length };
@@ -57,9 +59,14 @@ export class EventRouter {
     }
     await Promise.all(
       subscribed.map((webhook) =>
-        this.deps.backlog.enqueue({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt }),
+        this.deps.backlog.enqueue({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt, ...heldFor(webhook) }),
       ),
     );
     return { outcome: 'routed', eventId: event.eventId, deliveries: subscribed.length, pending: 0 };
   }
+}
+
+function heldFor(webhook: Webhook) {
+  const unsent = unsentFor(webhook);
+  return unsent && { unsent };
 }

@@ -21,8 +21,8 @@
  *   lease, and the GSI keys `BATCH_DUE#<shard>` / `<firstPendingAt>#<webhookId>` through which the
  *   aggregator finds due webhooks without a scan. Deleted when the backlog is drained.
  * - `BATCH` / `LAST_RUN`: when the batch schedule last fired with work to do (the "next flush" anchor).
- * The GSI (`gsi1pk` / `gsi1sk`) is sparse: only items that set its keys appear in it (FAILED and
- * SKIPPED deliveries for the log's status filter, rung doorbells, pending batch work), and it
+ * The GSI (`gsi1pk` / `gsi1sk`) is sparse: only items that set its keys appear in it (FAILED,
+ * SKIPPED and HELD deliveries for the log's status filter and the held count, rung doorbells, pending batch work), and it
  * projects keys and the few attributes its readers need, never payloads.
  */
 export const TABLE_KEYS = {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { EVENT_NAMES } from '../catalogue';
+import { HealthViewSchema } from '../deliveries/health-view';
 
 /** Webhook model: what admins send, what is stored, and the view that never carries a secret. */
 export const WEBHOOK_STATUSES = ['ACTIVE', 'INACTIVE', 'DISABLED'] as const;
@@ -46,8 +47,11 @@ export const UpdateWebhookSchema = z
     auth: fields.auth.optional(),
     events: fields.events.optional(),
     active: fields.active.optional(),
+    /** With `active: true` on a DISABLED webhook: skip what was held for it instead of sending it. */
+    discardHeld: z.boolean().optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
+  .refine((v) => Object.keys(v).length > 0, 'name at least one field to change')
+  .refine((v) => v.discardHeld === undefined || v.active === true, { message: 'discardHeld goes with "active": true', path: ['discardHeld'] });
 export type UpdateWebhookInput = z.infer<typeof UpdateWebhookSchema>;
 
 export interface SigningSecret {
@@ -77,6 +81,8 @@ export interface Webhook {
   readonly events: readonly string[];
   readonly status: WebhookStatus;
   readonly statusReason?: string;
+  /** DISABLED only: the delivery whose failure disabled it, sent first when it is re-enabled. */
+  readonly disabledBy?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly version: number;
@@ -111,6 +117,14 @@ export const WebhookViewSchema = z.object({
   pendingBatchEvents: z.number().int().nonnegative().optional(),
   /** `GET /webhooks/{id}` only: when the batch schedule next runs (ISO 8601). */
   nextBatchFlushAt: z.string().optional(),
+  /** `GET /webhooks/{id}` only: deliveries held while the webhook is DISABLED, sent when it is re-enabled. */
+  heldDeliveries: z.number().int().nonnegative().optional(),
+  /** `GET /webhooks/{id}` only: the event time of the oldest held delivery (ISO 8601). */
+  oldestHeldEventAt: z.string().optional(),
+  /** `GET /webhooks/{id}` only: success rate, last success and failure, what is undelivered and since when. */
+  health: HealthViewSchema.optional(),
+  /** `PATCH` that re-enabled a DISABLED webhook only: held deliveries sent again (`released`) or skipped. */
+  heldRelease: z.object({ released: z.number().int(), skipped: z.number().int() }).optional(),
 });
 export type WebhookView = z.infer<typeof WebhookViewSchema>;
 

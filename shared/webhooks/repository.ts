@@ -126,10 +126,11 @@ export class WebhookRepository {
   }
 
   /**
-   * Switches an active webhook off for failing. Returns false if it was not active any more (an
+   * Switches an active webhook off for failing, naming the delivery that failed (sent first when it
+   * is re-enabled). Returns false if it was not active any more (an
    * admin edited it meanwhile), so only one worker reports the disabling.
    */
-  async disable(accountId: number, webhookId: string, reason: string, at: string): Promise<boolean> {
+  async disable(accountId: number, webhookId: string, reason: string, at: string, deliveryId: string): Promise<boolean> {
     const notActive = new Error('not active');
     try {
       await this.transact(
@@ -138,10 +139,10 @@ export class WebhookRepository {
             Update: {
               TableName: this.tableName,
               Key: { pk: keys.account(accountId), sk: keys.webhook(webhookId) },
-              UpdateExpression: 'SET #status = :disabled, statusReason = :reason, updatedAt = :at, version = version + :one',
+              UpdateExpression: 'SET #status = :disabled, statusReason = :reason, disabledBy = :delivery, updatedAt = :at, version = version + :one',
               ConditionExpression: '#status = :active',
               ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':disabled': 'DISABLED', ':active': 'ACTIVE', ':reason': reason, ':at': at, ':one': 1 },
+              ExpressionAttributeValues: { ':disabled': 'DISABLED', ':active': 'ACTIVE', ':reason': reason, ':delivery': deliveryId, ':at': at, ':one': 1 },
             },
           },
           this.bumpAccountVersion(accountId),

@@ -35,6 +35,11 @@ export interface CreatedWebhook {
   readonly signingSecret?: string;
 }
 
+/** An edited webhook; `reenabled` when `active: true` was sent to a DISABLED (or already ACTIVE) webhook, so what is held for it goes out. */
+export interface UpdatedWebhook extends CreatedWebhook {
+  readonly reenabled?: { readonly disabledBy?: string; readonly discardHeld: boolean };
+}
+
 /** The admin operations on webhooks, scoped to the caller's account. */
 export class WebhookService {
   private readonly now: () => Date;
@@ -87,7 +92,7 @@ export class WebhookService {
    * without it the edit applies to the version just read, and a lost race is still a 412, never a
    * silent overwrite.
    */
-  async update(accountId: number, webhookId: string, changes: UpdateWebhookInput, expectedVersion?: number): Promise<CreatedWebhook> {
+  async update(accountId: number, webhookId: string, changes: UpdateWebhookInput, expectedVersion?: number): Promise<UpdatedWebhook> {
     const current = await this.get(accountId, webhookId);
     if (expectedVersion !== undefined && current.version !== expectedVersion) {
       throw new PreconditionFailedError(`The webhook is at version ${current.version}, not ${expectedVersion}.`);
@@ -98,7 +103,7 @@ export class WebhookService {
     const authChanged = changes.auth !== undefined && !(changes.auth.type === 'SIGNATURE' && current.authType === 'SIGNATURE');
     const credentials = authChanged ? this.credentialsFor(changes.auth!, at) : undefined;
     const status = changes.active === undefined ? current.status : changes.active ? 'ACTIVE' : 'INACTIVE';
-    const { statusReason: _previousReason, basicUsername: _username, sealedCredentials: _sealed, ...unchanged } = current;
+    const { statusReason: _previousReason, disabledBy: _disabledBy, basicUsername: _username, sealedCredentials: _sealed, ...unchanged } = current;
     const updated: Webhook = {
       ...unchanged,
       ...(changes.name !== undefined && { name: changes.name }),
@@ -107,6 +112,7 @@ export class WebhookService {
       ...(changes.events !== undefined && { events: changes.events }),
       ...(changes.auth !== undefined && { authType: changes.auth.type }),
       ...(status === current.status && current.statusReason !== undefined && { statusReason: current.statusReason }),
+      ...(status === current.status && current.disabledBy !== undefined && { disabledBy: current.disabledBy }),
       status,
       // Unchanged auth keeps its sealed credentials as they are: an edit never opens them.
       ...(credentials ? await this.stored(current, credentials) : pickStored(current)),
@@ -115,7 +121,13 @@ export class WebhookService {
     };
     await this.options.repository.replace(updated, current.version);
     const newSecret = credentials?.signingSecrets?.[0]?.secret;
-    return { webhook: updated, ...(newSecret && { signingSecret: newSecret }) };
+    // Also on an ACTIVE webhook, so a release cut short (the API's time ran out) resumes when the PATCH is sent again.
+    const reenabled = changes.active === true && current.status !== 'INACTIVE';
+    return {
+      webhook: updated,
+      ...(newSecret && { signingSecret: newSecret }),
+      ...(reenabled && { reenabled: { ...(current.disabledBy !== undefined && { disabledBy: current.disabledBy }), discardHeld: changes.discardHeld === true } }),
+    };
   }
 
   async delete(accountId: number, webhookId: string): Promise<void> {

@@ -63,7 +63,7 @@ const EXPECTED: Record<string, string[]> = {
     ...on('deliveryQueue', 'sqs:SendMessage'),
   ],
   'Delivery/Handler': [
-    ...on('table', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    ...on('table', 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
     ...consumerOf('deliveryQueue'),
     ...on('deliveryQueue', 'sqs:ChangeMessageVisibility'),
     ...on('deliveryDLQ', 'sqs:SendMessage'),

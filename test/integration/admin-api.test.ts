@@ -75,7 +75,7 @@ describe('webhook CRUD', () => {
     expect(webhook).not.toHaveProperty('signingSecret');
 
     const fetched = await runtime.api(`/webhooks/${webhook.id}`);
-    expect(await fetched.json()).toEqual({ ...webhook, pendingBatchEvents: 0, nextBatchFlushAt: expect.any(String) });
+    expect(await fetched.json()).toEqual({ ...webhook, pendingBatchEvents: 0, nextBatchFlushAt: expect.any(String), heldDeliveries: 0, health: { attempts24h: 0, undelivered: 0 } });
     const etag = fetched.headers.get('etag')!;
 
     const listed = (await (await runtime.api('/webhooks')).json()) as { items: { id: string }[] };

@@ -166,7 +166,7 @@ describe('a scheduled flush', () => {
     expect(h.backlog.eventIdsFor(webhook.id).flat()).toEqual(range(1, 23).map((e) => e.eventId));
   });
 
-  it('logs the events of a webhook inactive or disabled at the flush as SKIPPED, and forgets those of a deleted one', async () => {
+  it('logs the events of a webhook inactive at the flush as SKIPPED, holds those of a disabled one, and forgets those of a deleted one', async () => {
     const h = harness();
     await drainDue(h);
     const inactive = webhookFixture();
@@ -181,10 +181,10 @@ describe('a scheduled flush', () => {
 
     const report = await flushDueWebhooks(h.deps(), invocation());
 
-    expect(h.backlog.enqueued.map((e) => [e.webhook.id, e.events.length, e.unsent?.reason])).toEqual(
+    expect(h.backlog.enqueued.map((e) => [e.webhook.id, e.events.length, e.unsent?.status])).toEqual(
       expect.arrayContaining([
-        [inactive.id, 5, 'webhook is INACTIVE'],
-        [disabled.id, 5, 'webhook is DISABLED'],
+        [inactive.id, 5, 'SKIPPED'],
+        [disabled.id, 5, 'HELD'],
       ]),
     );
     expect(h.backlog.enqueued).toHaveLength(2);

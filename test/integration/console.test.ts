@@ -351,6 +351,8 @@ describe('admin console', () => {
 
     await row.getByRole('link').click();
     await page.getByRole('note').filter({ hasText: /^Disabled: delivery .* failed/ }).waitFor();
+    // Its health: every attempt so far failed.
+    expect(await page.locator('#webhook-health').textContent()).toMatch(/^0% of \d+ attempts succeeded in the last 24 h.*last success never/);
     await page.getByLabel('Status').selectOption('FAILED');
     await page.getByRole('table', { name: /Deliveries/ }).locator('tbody tr').filter({ hasText: 'Failed' }).getByRole('link').click();
     const attempts = page.getByRole('table', { name: 'Attempts' }).locator('tbody tr');
@@ -358,14 +360,16 @@ describe('admin console', () => {
     expect(await attempts.first().textContent()).toMatch(/503.*down for maintenance/);
     await browser.screenshot(page, '16-failed-delivery');
 
-    // Fixed: activate again, then redeliver what failed.
+    // Fixed: activating again sends what failed first (and what was held meanwhile); it can be redelivered again.
     listener.respond(() => ({ status: 200 }));
-    await page.getByRole('link', { name: 'Back to the webhook' }).click();
-    await page.getByRole('button', { name: 'Activate', exact: true }).click();
-    await heading(/Flaky LMS sync/).getByText('Active', { exact: true }).waitFor();
-    await page.getByLabel('Status').selectOption('FAILED');
-    await page.getByRole('table', { name: /Deliveries/ }).locator('tbody tr').getByRole('link').click();
     const failingRequests = () => listener.received.filter((r) => r.path.endsWith('/failing')).length;
+    const beforeActivate = failingRequests();
+    await page.getByRole('link', { name: 'Back to the webhook' }).click();
+    await page.getByRole('button', { name: /^Activate( and send \d+ held)?$/ }).click();
+    await heading(/Flaky LMS sync/).getByText('Active', { exact: true }).waitFor();
+    await eventually(async () => failingRequests(), (count) => count > beforeActivate);
+    await page.getByLabel('Status').selectOption('SUCCEEDED');
+    await page.getByRole('table', { name: /Deliveries/ }).locator('tbody tr').first().getByRole('link').click();
     const before = failingRequests();
     await page.getByRole('button', { name: 'Redeliver' }).click();
     await page.getByText(/Queued again/).waitFor();

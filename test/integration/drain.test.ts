@@ -2,6 +2,8 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import type { Doorbell } from '../../shared/deliveries/model';
+import { HeldDeliveries } from '../../shared/deliveries/held';
+import { ReplayStore } from '../../shared/deliveries/replay';
 import { DeliveryRepository } from '../../shared/deliveries/repository';
 import { drainBacklog, type DrainDependencies } from '../../shared/delivery/drain';
 import type { LmsEvent } from '../../shared/delivery/envelope';
@@ -190,7 +192,7 @@ describe('draining a webhook backlog', () => {
     expect(sentIds()).toEqual(['evt-10', 'evt-11', 'evt-5', 'evt-12']);
   });
 
-  it('gives up after the retry window, fails the delivery, disables the webhook and skips the rest', async () => {
+  it('gives up after the retry window, fails the delivery, disables the webhook and holds the rest', async () => {
     const hook = webhook();
     // The head arrived two hours ago: its one-hour window is over.
     const { deliveryId: head } = await backlog.enqueue({ webhook: hook, events: [event(1)], kind: 'realtime', idempotencyKey: 'event:evt-1', arrivedAt: Date.now() - 7200_000 });
@@ -201,18 +203,18 @@ describe('draining a webhook backlog', () => {
     expect(await deliveries.get(hook.id, head)).toMatchObject({ status: 'FAILED', statusReason: expect.stringContaining('gave up') });
     expect(disabled).toHaveLength(1);
     expect(listener.received).toHaveLength(1);
-    const [rest] = (await deliveries.list(hook.id, { status: 'SKIPPED', limit: 10 })).items;
-    expect(rest).toMatchObject({ status: 'SKIPPED', statusReason: 'webhook is DISABLED' });
+    const [rest] = (await deliveries.list(hook.id, { status: 'HELD', limit: 10 })).items;
+    expect(rest).toMatchObject({ status: 'HELD', statusReason: 'webhook is DISABLED: held until it is re-enabled' });
   });
 
-  it('skips the backlog of an inactive, disabled or deleted webhook without a request', async () => {
-    for (const [hook, reason] of [
-      [webhook({ status: 'INACTIVE' }), 'webhook is INACTIVE'],
-      [webhook({ status: 'DISABLED' }), 'webhook is DISABLED'],
+  it('skips the backlog of an inactive or deleted webhook and holds that of a disabled one, without a request', async () => {
+    for (const [hook, status, reason] of [
+      [webhook({ status: 'INACTIVE' }), 'SKIPPED', 'webhook is INACTIVE'],
+      [webhook({ status: 'DISABLED' }), 'HELD', 'webhook is DISABLED: held until it is re-enabled'],
     ] as const) {
       const [id] = await enqueue({ ...hook, status: 'ACTIVE' }, event(1));
       await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
-      expect(await deliveries.get(hook.id, id!)).toMatchObject({ status: 'SKIPPED', statusReason: reason });
+      expect(await deliveries.get(hook.id, id!)).toMatchObject({ status, statusReason: reason });
     }
     const gone = webhook();
     const [id] = await enqueue(gone, event(1));
@@ -302,5 +304,43 @@ describe('draining a webhook backlog', () => {
     const [request] = await listener.waitFor(1);
     expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('lms:s3cret').toString('base64')}`);
     expect(request!.headers['webhook-signature']).toBeUndefined();
+  });
+
+  it('queues the rest of a replay that its request did not finish, a page at a time whenever the backlog runs dry, in order', async () => {
+    const hook = webhook();
+    const events = Array.from({ length: 130 }, (_, i) => event(1000 + i));
+    await enqueue(hook, ...events);
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    listener.received.splice(0);
+
+    const replays = new ReplayStore(db, tableName, deliveries, 30);
+    const range = { since: new Date(events[0]!.timestamp).toISOString(), until: new Date(events[129]!.timestamp).toISOString(), statuses: ['SUCCEEDED'] as const };
+    const { replay } = await replays.create(hook, range, range.until);
+    // The request ran out of its budget before queuing anything: the drain takes over.
+    expect((await replays.queueMore(replay, () => false)).replay.queued).toBe(0);
+    await replays.handToDrain(replay);
+    expect((await state.read(hook.id))?.replaysQueuing).toEqual([replay.replayId]);
+
+    expect(await drainBacklog({ ...drainer(hook), replays }, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 130 });
+    expect(sentIds()).toEqual(events.map((e) => e.eventId));
+    expect(await replays.get(hook.id, replay.replayId)).toMatchObject({ queued: 130 });
+    expect((await replays.get(hook.id, replay.replayId))?.readAfter).toBeUndefined();
+    expect((await state.read(hook.id))?.replaysQueuing).toBeUndefined();
+  });
+
+  it('releases held deliveries still within the retry window, in order, and skips older ones with the reason', async () => {
+    const hook = webhook({ status: 'DISABLED' });
+    const held = new HeldDeliveries(db, tableName, 30);
+    const unsent = { status: 'HELD' as const, reason: 'webhook is DISABLED: held until it is re-enabled' };
+    const hold = (n: number, arrivedAt: number) => backlog.enqueue({ webhook: hook, events: [event(n)], kind: 'realtime', idempotencyKey: `event:evt-${n}`, arrivedAt, unsent });
+    const { deliveryId: stale } = await hold(1, Date.now() - 7200_000);
+    const { deliveryId: recent } = await hold(2, Date.now() - 60_000);
+    expect(await held.summary(hook.id)).toEqual({ heldDeliveries: 2, oldestHeldEventAt: new Date(event(1).timestamp).toISOString() });
+    expect(rung).toEqual([]);
+
+    expect(await held.release(hook.id, { windowSeconds: 3600, discard: false })).toEqual({ released: 1, skipped: 1, firstReleasedId: recent });
+    expect(await deliveries.get(hook.id, stale)).toMatchObject({ status: 'SKIPPED', statusReason: expect.stringContaining('held longer than the retry window') });
+    expect(await deliveries.get(hook.id, recent)).toMatchObject({ status: 'PENDING' });
+    expect(await held.summary(hook.id)).toEqual({ heldDeliveries: 0 });
   });
 });

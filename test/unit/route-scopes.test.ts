@@ -6,8 +6,8 @@ const route = (operationId: string) => routes.find((r) => r.operationId === oper
 describe('route scopes', () => {
   it('asks for read on the GET routes, secrets on the signature routes and write on the rest', () => {
     const byScope = (scope: string) => routes.filter((r) => r.scope === scope).map((r) => r.operationId).sort();
-    expect(byScope(SCOPES.read)).toEqual(['getDelivery', 'getWebhook', 'listDeliveries', 'listEvents', 'listWebhooks']);
-    expect(byScope(SCOPES.write)).toEqual(['createWebhook', 'deleteWebhook', 'redeliver', 'testWebhook', 'updateWebhook']);
+    expect(byScope(SCOPES.read)).toEqual(['getDelivery', 'getReplay', 'getWebhook', 'listDeliveries', 'listEvents', 'listWebhooks']);
+    expect(byScope(SCOPES.write)).toEqual(['createWebhook', 'deleteWebhook', 'redeliver', 'replay', 'testWebhook', 'updateWebhook']);
     expect(byScope(SCOPES.secrets)).toEqual(['downloadSignature', 'rotateSignature']);
     expect(routes.filter((r) => !r.scope).map((r) => r.operationId)).toEqual(['health', 'openapi', 'console', 'consoleFile']);
   });

@@ -18,10 +18,11 @@ const webhook: WebhookWithCredentials = {
 };
 
 describe('prepare', () => {
-  test('only an active webhook is called; otherwise the reason its delivery ends unsent', () => {
+  test('only an active webhook is called; otherwise how its delivery ends unsent, and why', () => {
     expect(prepare(webhook)).toEqual({ ready: true, webhook });
-    expect(prepare(undefined)).toEqual({ ready: false, reason: 'webhook was deleted' });
-    expect(prepare({ ...webhook, status: 'INACTIVE' })).toEqual({ ready: false, reason: 'webhook is INACTIVE' });
+    expect(prepare(undefined)).toEqual({ ready: false, status: 'SKIPPED', reason: 'webhook was deleted' });
+    expect(prepare({ ...webhook, status: 'INACTIVE' })).toEqual({ ready: false, status: 'SKIPPED', reason: 'webhook is INACTIVE' });
+    expect(prepare({ ...webhook, status: 'DISABLED' })).toEqual({ ready: false, status: 'HELD', reason: 'webhook is DISABLED: held until it is re-enabled' });
   });
 });
 
