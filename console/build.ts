@@ -1,7 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { CONSOLE_PAGE } from '../shared/console/assets';
+import { CONSOLE_PAGE } from '../shared/api/console-assets';
 
 /**
  * Bundles the admin console (Preact, TypeScript, one style sheet) into `outDir`: index.html, app.js,

@@ -1,5 +1,5 @@
 import { parseSettings, type SettingName } from '../shared/config';
-import { METRICS } from '../shared/wiring';
+import { METRICS } from '../shared/observability/metric-names';
 
 /** Values for the settings that shared/config.ts reads; a misspelt name is a compile error. */
 export type SettingsValues = { readonly [K in SettingName]?: string };

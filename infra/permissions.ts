@@ -5,7 +5,7 @@ import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { INTERNAL_SOURCE, NOTICE_SOURCE } from '../shared/wiring';
+import { INTERNAL_SOURCE, NOTICE_SOURCE } from '../shared/events/sources';
 
 /** The service's functions, by their folder under `functions/`. */
 export type FunctionName = 'api' | 'router' | 'delivery' | 'aggregator' | 'sweeper';

@@ -15,8 +15,8 @@ import { startLocalQueues } from '../infra/local/queues';
 import { ensureTable } from '../infra/local/table';
 import { flushDueWebhooks, type AggregatorDependencies } from '../shared/batch/aggregator';
 import { dynamoDb } from '../shared/adapters/dynamodb';
-import { aggregator, pendingStore, resetContainer, webhookRepository } from '../shared/container';
-import type { LmsEvent } from '../shared/delivery/envelope';
+import { aggregator, pendingStore, resetContainer, webhookStore } from '../shared/container';
+import type { LmsEvent } from '../shared/events/envelope';
 import type { Webhook } from '../shared/webhooks/model';
 
 const ACCOUNTS = 10;
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     for (let account = 1; account <= ACCOUNTS; account++) {
       for (let n = 1; n <= WEBHOOKS_PER_ACCOUNT; n++) {
         const webhook = webhookFor(account, n);
-        await webhookRepository().create(webhook, WEBHOOKS_PER_ACCOUNT);
+        await webhookStore().create(webhook, WEBHOOKS_PER_ACCOUNT);
         hooks.push(webhook);
       }
     }

@@ -12,13 +12,14 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local';
 import { parseLocalEnv, startLocalRuntime, type LocalRuntime } from '../infra/local/runtime';
-import { deliveryHeaders, envelopeBody, eventInfoFor } from '../shared/delivery/envelope';
+import { deliveryHeaders, envelopeBody, eventInfoFor } from '../shared/events/envelope';
 import { newId } from '../shared/ids';
 import { generateSigningSecret } from '../shared/signing';
-import { DELIVERY_QUEUE, EVENT_SOURCE } from '../shared/wiring';
+import { DELIVERY_QUEUE } from '../shared/wiring';
 import { DEFAULTS } from '../shared/config';
 import { costPerMillion, countAwsCalls, UNIT_PRICES, type CostTally } from './bench-aws-cost';
 import type { ListenerCommand, ListenerMessage, ListenerStats } from './bench-listener';
+import { EVENT_SOURCE } from '../shared/events/sources';
 
 /**
  * `npm run bench`: real-time throughput of the local runtime, end to end. 20 accounts × 5 webhooks

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { CATALOGUE, findEvent } from '../shared/catalogue';
-import { EVENT_SOURCE } from '../shared/wiring';
+import { CATALOGUE, findEvent } from '../shared/events/catalogue';
 import { DEFAULTS } from '../shared/config';
+import { EVENT_SOURCE } from '../shared/events/sources';
 
 /**
  * `npm run emit -- <EVENT_NAME> --account <id> [--data '{...}'] [--count N]`: a producer, as the

@@ -8,18 +8,18 @@ import type { AggregatorDependencies } from './batch/aggregator';
 import { requestContinuation } from './batch/continuation';
 import { PendingStore } from './batch/pending-store';
 import { required, resetSettings, settings } from './config';
-import { ConsoleAssets } from './console/assets';
-import { BacklogStateStore, backlogStateKey, DeliveryBacklog, stateFromItem } from './deliveries/backlog';
+import { ConsoleAssets } from './api/console-assets';
+import { BacklogStateStore, DeliveryBacklog, stateFromItem } from './deliveries/backlog';
 import { DoorbellQueue } from './deliveries/queue';
 import { HealthCounters } from './deliveries/health';
 import { HeldDeliveries } from './deliveries/held';
 import { REPLAY_REQUEST_BUDGET_MS, ReplayStore } from './deliveries/replay';
-import { DeliveryRepository } from './deliveries/repository';
-import { DeliveryService } from './deliveries/service';
-import type { DrainDependencies } from './delivery/drain';
-import { sendWebhook } from './delivery/http-sender';
-import { publishWebhookDisabled, publishWebhookFailing } from './delivery/notices';
-import { DeliveryWorker } from './delivery/worker';
+import { DeliveryStore } from './deliveries/store';
+import { DeliveryService } from './api/delivery-service';
+import type { DrainDependencies } from './dispatch/drain';
+import { sendWebhook } from './dispatch/http-sender';
+import { publishWebhookDisabled, publishWebhookFailing } from './events/notices';
+import { DeliveryWorker } from './dispatch/worker';
 import { EventPins } from './ingest/event-pins';
 import { RejectedEventStore } from './ingest/rejected-store';
 import { EventRouter } from './ingest/router';
@@ -28,9 +28,11 @@ import { logger } from './observability/logger';
 import { count } from './observability/metrics';
 import { AccountWebhooksCache } from './webhooks/cache';
 import { openCredentials } from './webhooks/credentials';
-import { WebhookRepository } from './webhooks/repository';
+import { WebhookStore } from './webhooks/store';
 import { WebhookService } from './webhooks/service';
-import { DELIVERY_QUEUE, METRICS } from './wiring';
+import { DELIVERY_QUEUE } from './wiring';
+import { backlogStateKey } from './storage/table';
+import { METRICS } from './observability/metric-names';
 
 /**
  * The composition root: every part of the service, built from the container's settings and AWS
@@ -39,9 +41,9 @@ import { DELIVERY_QUEUE, METRICS } from './wiring';
  * bundle holds only the parts it touches.
  */
 
-export const webhookRepository = /* @__PURE__ */ lazy(() => new WebhookRepository(dynamoDb(), settings().TABLE_NAME));
+export const webhookStore = /* @__PURE__ */ lazy(() => new WebhookStore(dynamoDb(), settings().TABLE_NAME));
 
-export const deliveryRepository = /* @__PURE__ */ lazy(() => new DeliveryRepository(dynamoDb(), settings().TABLE_NAME, settings().DELIVERY_LOG_TTL_DAYS));
+export const deliveryStore = /* @__PURE__ */ lazy(() => new DeliveryStore(dynamoDb(), settings().TABLE_NAME, settings().DELIVERY_LOG_TTL_DAYS));
 
 export const pendingStore = /* @__PURE__ */ lazy(() => new PendingStore(dynamoDb(), settings().TABLE_NAME));
 
@@ -49,11 +51,11 @@ export const doorbells = /* @__PURE__ */ lazy(() => new DoorbellQueue(sqs(), req
 
 export const backlogState = /* @__PURE__ */ lazy(() => new BacklogStateStore(dynamoDb(), settings().TABLE_NAME, doorbells()));
 
-export const backlog = /* @__PURE__ */ lazy(() => new DeliveryBacklog(deliveryRepository(), backlogState()));
+export const backlog = /* @__PURE__ */ lazy(() => new DeliveryBacklog(deliveryStore(), backlogState()));
 
 export const healthCounters = /* @__PURE__ */ lazy(() => new HealthCounters(dynamoDb(), settings().TABLE_NAME));
 
-export const replays = /* @__PURE__ */ lazy(() => new ReplayStore(dynamoDb(), settings().TABLE_NAME, deliveryRepository(), settings().DELIVERY_LOG_TTL_DAYS));
+export const replays = /* @__PURE__ */ lazy(() => new ReplayStore(dynamoDb(), settings().TABLE_NAME, deliveryStore(), settings().DELIVERY_LOG_TTL_DAYS));
 
 /** The console's files ship in the api function's package (see infra/constructs/api.ts); a failed read is retried on the next request. */
 const consoleAssets = /* @__PURE__ */ lazy(() => {
@@ -73,14 +75,14 @@ export const api = /* @__PURE__ */ lazy((): ApiDependencies => {
   return {
     accountClaim: config.ACCOUNT_CLAIM,
     webhooks: new WebhookService({
-      repository: webhookRepository(),
+      repository: webhookStore(),
       maxWebhooksPerAccount: config.MAX_WEBHOOKS_PER_ACCOUNT,
       allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
       rotationOverlapSeconds: config.SECRET_ROTATION_OVERLAP_SECONDS,
       cipher: credentialsCipher(),
     }),
     deliveries: new DeliveryService({
-      repository: deliveryRepository(),
+      repository: deliveryStore(),
       // Only writes need the queue: reads work without DELIVERY_QUEUE_URL.
       backlog: () => ({ writer: backlog(), state: backlogState() }),
       held: new HeldDeliveries(dynamoDb(), config.TABLE_NAME, config.DELIVERY_LOG_TTL_DAYS),
@@ -102,7 +104,7 @@ export const api = /* @__PURE__ */ lazy((): ApiDependencies => {
 });
 
 /** The router's cache of each account's webhooks. */
-export const accountWebhooks = /* @__PURE__ */ lazy(() => new AccountWebhooksCache(webhookRepository()));
+export const accountWebhooks = /* @__PURE__ */ lazy(() => new AccountWebhooksCache(webhookStore()));
 
 export const router = /* @__PURE__ */ lazy(
   () =>
@@ -120,7 +122,7 @@ export const aggregator = /* @__PURE__ */ lazy((): AggregatorDependencies => {
   const config = settings();
   return {
     store: pendingStore(),
-    webhooks: webhookRepository(),
+    webhooks: webhookStore(),
     backlog: backlog(),
     scheduleExpression: config.BATCH_SCHEDULE,
     maxEvents: config.BATCH_MAX_EVENTS,
@@ -131,9 +133,9 @@ export const aggregator = /* @__PURE__ */ lazy((): AggregatorDependencies => {
 
 export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
   const config = settings();
-  const webhooks = webhookRepository();
+  const webhooks = webhookStore();
   const worker = new DeliveryWorker({
-    deliveries: deliveryRepository(),
+    deliveries: deliveryStore(),
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();
@@ -172,7 +174,7 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
     },
   });
   return {
-    deliveries: deliveryRepository(),
+    deliveries: deliveryStore(),
     state: backlogState(),
     worker,
     // One read per page of a drain: a webhook switched off a moment ago gets no further request.

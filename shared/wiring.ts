@@ -1,21 +1,9 @@
 /**
- * How the parts are wired together: the event rule, the queues and the schedule. The CDK
+ * How the parts are sized and scheduled: the queues, the functions and the sweeper. The CDK
  * constructs and the local runtime (`infra/local/`) both build from these objects, so the local
- * service behaves like the deployed one.
+ * service behaves like the deployed one. The bus's Sources and patterns are in events/sources.ts,
+ * the metric names in observability/metric-names.ts.
  */
-
-/** Producers put events with this Source; the service's own notices use NOTICE_SOURCE. */
-export const EVENT_SOURCE = 'lms';
-export const NOTICE_SOURCE = 'lms.webhooks';
-export const WEBHOOK_DISABLED_NOTICE = 'WEBHOOK_DISABLED';
-/** A webhook's head delivery has failed for half of the retry window: it will be disabled if this goes on. */
-export const WEBHOOK_FAILING_NOTICE = 'WEBHOOK_FAILING';
-
-/**
- * Every producer event goes to the router, known name or not: an unknown name is kept as a
- * rejected event with its reason rather than silently never matching a rule.
- */
-export const INGEST_EVENT_PATTERN = { source: [EVENT_SOURCE] } as const;
 
 export const INGEST_QUEUE = {
   /** Router timeout × 6, as AWS advises for SQS event sources. */
@@ -63,17 +51,6 @@ export const DELIVERY_FUNCTION = { timeoutSeconds: 170, memoryMb: 512 } as const
 
 export const AGGREGATOR_FUNCTION = { timeoutSeconds: 300, memoryMb: 512 } as const;
 
-/**
- * A batch flush that runs out of time asks for a continuation run with this event on the service
- * bus; a rule with this pattern sends it to the aggregator, next to the schedule. Its own Source
- * keeps it apart from the notices that outside consumers subscribe to.
- */
-export const INTERNAL_SOURCE = `${NOTICE_SOURCE}.internal`;
-/** Every Source the service puts on its bus starts so; the bus refuses them from anyone else. */
-export const SERVICE_SOURCES_PATTERN = `${NOTICE_SOURCE}*`;
-export const BATCH_CONTINUATION = 'BATCH_FLUSH_CONTINUATION';
-export const BATCH_CONTINUATION_EVENT_PATTERN = { source: [INTERNAL_SOURCE], 'detail-type': [BATCH_CONTINUATION] } as const;
-
 export const API_FUNCTION = { timeoutSeconds: 15, memoryMb: 512 } as const;
 
 /**
@@ -82,16 +59,3 @@ export const API_FUNCTION = { timeoutSeconds: 15, memoryMb: 512 } as const;
  * ends well inside the API function's timeout with the listener's outcome, not a gateway error.
  */
 export const TEST_REQUEST_TIMEOUTS = { connectTimeoutMs: 4_000, responseTimeoutMs: 5_000 } as const;
-
-/** CloudWatch metrics (Powertools EMF) that the alarms watch. */
-export const METRICS = {
-  namespace: 'LmsWebhooks',
-  service: 'lms-webhooks',
-  deliveryAttempts: 'DeliveryAttempts',
-  deliveryFailures: 'DeliveryFailures',
-  rejectedEvents: 'RejectedEvents',
-  webhooksDisabled: 'WebhooksDisabled',
-  /** Published by the sweeper: how long the most overdue doorbell has been waiting. */
-  oldestDueBacklogSeconds: 'OldestDueBacklogSeconds',
-  doorbellsRungAgain: 'DoorbellsRungAgain',
-} as const;

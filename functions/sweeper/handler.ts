@@ -1,10 +1,10 @@
 import { settings } from '../../shared/config';
 import { backlogState } from '../../shared/container';
-import { sweepDoorbells, type SweepReport } from '../../shared/delivery/sweeper';
+import { sweepDoorbells, type SweepReport } from '../../shared/deliveries/sweeper';
 import { logger } from '../../shared/observability/logger';
 import { count, gaugeSeconds } from '../../shared/observability/metrics';
 import { lambdaHandler } from '../../shared/observability/middleware';
-import { METRICS } from '../../shared/wiring';
+import { METRICS } from '../../shared/observability/metric-names';
 
 /** The sweeper schedule's target: re-rings overdue doorbells and publishes the oldest due backlog's age. */
 async function sweep(): Promise<SweepReport> {

@@ -18,7 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS } from '../../shared/wiring';
+import { METRICS } from '../../shared/observability/metric-names';
 
 export interface AlarmsProps {
   /** Dead-letter queues by a short label ("Ingest"); any message in one raises an alarm. */

@@ -2,8 +2,9 @@ import { EventPattern, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-ev
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { AGGREGATOR_FUNCTION, BATCH_CONTINUATION_EVENT_PATTERN } from '../../shared/wiring';
+import { AGGREGATOR_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
+import { BATCH_CONTINUATION_EVENT_PATTERN } from '../../shared/events/sources';
 
 export interface BatchProps extends ServiceContext {
   /** An EventBridge schedule expression, already checked by the deployment context's schedule rule. */

@@ -7,8 +7,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../../shared/config';
-import { EVENT_SOURCE, INGEST_EVENT_PATTERN, INGEST_QUEUE, ROUTER_FUNCTION, SERVICE_SOURCES_PATTERN } from '../../shared/wiring';
+import { INGEST_QUEUE, ROUTER_FUNCTION } from '../../shared/wiring';
 import { type ServiceContext, ServiceFunction } from '../lambda';
+import { EVENT_SOURCE, INGEST_EVENT_PATTERN, SERVICE_SOURCES_PATTERN } from '../../shared/events/sources';
 
 export interface IngestProps extends ServiceContext {
   /** The bus producers name in PutEvents; a contract value, so the one fixed physical name here. */

@@ -11,19 +11,9 @@ import { handler as routerHandler } from '../../functions/router/handler';
 import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
 import { backlogState, pendingStore, resetContainer } from '../../shared/container';
-import { sweepDoorbells } from '../../shared/delivery/sweeper';
+import { sweepDoorbells } from '../../shared/deliveries/sweeper';
 import { ConfigError, DEFAULTS, describeIssues, SHARED_RULES } from '../../shared/config';
-import {
-  AGGREGATOR_FUNCTION,
-  BATCH_CONTINUATION_EVENT_PATTERN,
-  DELIVERY_FUNCTION,
-  DELIVERY_QUEUE,
-  INGEST_EVENT_PATTERN,
-  INGEST_QUEUE,
-  ROUTER_FUNCTION,
-  SWEEPER,
-  SWEEPER_FUNCTION,
-} from '../../shared/wiring';
+import { AGGREGATOR_FUNCTION, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_QUEUE, ROUTER_FUNCTION, SWEEPER, SWEEPER_FUNCTION } from '../../shared/wiring';
 import { buildConsole } from '../../console/build';
 import { LocalTokens } from './auth';
 import { LocalDataKeys } from './data-keys';
@@ -37,6 +27,7 @@ import { startLocalQueues } from './queues';
 import { startScheduler } from './scheduler';
 import { startPoller } from './sqs-poller';
 import { ensureTable } from './table';
+import { BATCH_CONTINUATION_EVENT_PATTERN, INGEST_EVENT_PATTERN } from '../../shared/events/sources';
 
 /**
  * The whole service on one machine: DynamoDB Local, the admin API, the PutEvents endpoint, the

@@ -1,13 +1,13 @@
 import type { BatchSummary } from '../batch/pending-store';
 import { AccountIdSchema } from '../account';
-import { catalogueView } from '../catalogue';
-import type { ConsoleAssets, ConsoleSettings } from '../console/assets';
+import { catalogueView } from '../events/catalogue';
+import type { ConsoleAssets, ConsoleSettings } from './console-assets';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { ID_PATTERN } from '../ids';
 import { CreateWebhookSchema, toView, UpdateWebhookSchema, type Webhook } from '../webhooks/model';
 import type { WebhookService } from '../webhooks/service';
 import { ReplayRequestSchema } from '../deliveries/replay';
-import type { DeliveryService } from '../deliveries/service';
+import type { DeliveryService } from './delivery-service';
 import { openApiDocument } from './openapi';
 import { problemFor, PROBLEM_CONTENT_TYPE } from './problem';
 import { AttemptsQuerySchema, DeliveryListQuerySchema, jsonBody, ListQuerySchema, queryParameters, type ApiRequest, type ApiResponse } from './request';

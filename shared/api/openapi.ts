@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { CatalogueViewSchema } from '../catalogue';
+import { CatalogueViewSchema } from '../events/catalogue';
 import { CreateWebhookSchema, UpdateWebhookSchema, WebhookViewSchema } from '../webhooks/model';
 import { ProblemSchema } from './problem';
 import { AttemptsQuerySchema, DeliveryListQuerySchema, ListQuerySchema } from './request';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DeliveryBacklog, NewDelivery } from '../deliveries/backlog';
 import { unsentFor } from '../deliveries/held';
-import { chunkForBatches, type LmsEvent } from '../delivery/envelope';
+import { chunkForBatches, type LmsEvent } from '../events/envelope';
 import type { Webhook } from '../webhooks/model';
 import { parseScheduleExpression } from '../schedule';
 import type { DueWebhook, Lease, PendingEvent, PendingStore } from './pending-store';

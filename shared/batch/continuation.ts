@@ -1,7 +1,7 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod';
-import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../wiring';
 import { MAX_CONTINUATIONS, type ScheduledFlush } from './aggregator';
+import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../events/sources';
 
 /** The aggregator's own event that starts a continuation run (see BATCH_CONTINUATION_EVENT_PATTERN). */
 export const ContinuationEventSchema = z.object({

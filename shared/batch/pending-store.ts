@@ -9,10 +9,11 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LmsEvent } from '../delivery/envelope';
+import type { LmsEvent } from '../events/envelope';
 import { nextFireTime, parseScheduleExpression } from '../schedule';
 import { queryShards, shardOf } from '../storage/sharded-index';
 import type { Webhook } from '../webhooks/model';
+import { pendingKeys } from '../storage/table';
 
 /**
  * Batch events waiting for the scheduled aggregator, in the single table (key design in
@@ -23,14 +24,6 @@ import type { Webhook } from '../webhooks/model';
  * The marker is written outside the event's transaction on purpose: every add for a webhook
  * touches it, and a hot item inside transactions would turn concurrent adds into conflicts.
  */
-export const pendingKeys = {
-  partition: (webhookId: string) => `PENDING#${webhookId}`,
-  eventPrefix: 'EVENT#',
-  seen: (eventId: string) => `SEEN#${eventId}`,
-  due: 'DUE',
-  dueIndex: (shard: number) => `BATCH_DUE#${shard}`,
-  lastRun: { pk: 'BATCH', sk: 'LAST_RUN' },
-} as const;
 
 /** Due markers spread over this many GSI partitions, so adds for many webhooks never share one hot partition. */
 export const DUE_SHARDS = 16;

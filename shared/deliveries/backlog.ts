@@ -1,12 +1,12 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LmsEvent } from '../delivery/envelope';
+import type { LmsEvent } from '../events/envelope';
 import { derivedId } from '../ids';
 import { queryShards, shardOf } from '../storage/sharded-index';
-import { keys } from '../storage/table';
+import { backlogKeys, backlogStateKey } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
 import type { Delivery, DeliveryKind } from './model';
 import type { DoorbellQueue } from './queue';
-import type { DeliveryRepository, UnsentStatus } from './repository';
+import type { DeliveryStore, UnsentStatus } from './store';
 
 /**
  * Each webhook's backlog is its `DELIVERY#` items from a cursor on; the queue only wakes a webhook
@@ -24,10 +24,6 @@ import type { DeliveryRepository, UnsentStatus } from './repository';
  *   which a drain that keeps crashing is recognised.
  * - `replaysQueuing`: replays of a time range still being queued, a page whenever the backlog runs dry.
  */
-export const backlogKeys = {
-  state: 'BACKLOG',
-  doorbellIndex: (shard: number) => `DOORBELL#${shard}`,
-};
 
 /** Doorbell entries spread over this many GSI partitions, so rings never share one hot partition. */
 export const DOORBELL_SHARDS = 16;
@@ -214,11 +210,6 @@ export class BacklogStateStore {
   }
 }
 
-/** The key of a webhook's backlog state item (read together with the webhook by the drain). */
-export function backlogStateKey(webhookId: string): { pk: string; sk: string } {
-  return { pk: keys.webhook(webhookId), sk: backlogKeys.state };
-}
-
 export function stateFromItem(item: Record<string, unknown>): BacklogState {
   return {
     webhookId: String(item.webhookId),
@@ -260,7 +251,7 @@ export interface NewDelivery {
  */
 export class DeliveryBacklog {
   constructor(
-    private readonly repository: DeliveryRepository,
+    private readonly repository: DeliveryStore,
     private readonly state: BacklogStateStore,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../storage/table';
-import type { AttemptCounts } from './health-view';
+import type { AttemptCounts } from '../webhooks/health-view';
 
 /**
  * A webhook's health, kept as counters as attempts are recorded (no scan of the log): one small
@@ -75,5 +75,5 @@ export class HealthCounters {
 }
 
 function healthKey(webhookId: string) {
-  return { pk: keys.webhook(webhookId), sk: 'HEALTH' };
+  return { pk: keys.webhook(webhookId), sk: keys.health };
 }

@@ -1,8 +1,8 @@
 import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { timeOfId } from '../ids';
-import { keys } from '../storage/table';
+import { keys, deliveryKeys } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
-import { deliveryKeys, type UnsentStatus } from './repository';
+import { type UnsentStatus } from './store';
 
 /**
  * Events for a webhook that is DISABLED (switched off for failing) are held: written into its

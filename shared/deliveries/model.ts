@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import type { LmsEvent } from '../delivery/envelope';
+import type { LmsEvent } from '../events/envelope';
+import type { DeliveryKind as EventDeliveryKind } from '../events/catalogue';
 
 /**
  * A delivery: one request's worth of events for one webhook (one event in real time, up to
@@ -9,7 +10,8 @@ import type { LmsEvent } from '../delivery/envelope';
  */
 export const DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'HELD'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export type DeliveryKind = 'realtime' | 'batch' | 'test';
+/** How the catalogue delivers the event (real time or batch), or the test request's own kind. */
+export type DeliveryKind = EventDeliveryKind | 'test';
 
 /**
  * What the log keeps of a listener's answer, and of how many attempts: the history lives in the

@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { derivedId, idFloor } from '../ids';
-import { keys } from '../storage/table';
+import { keys, backlogStateKey } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
-import { backlogStateKey } from './backlog';
 import type { Delivery } from './model';
-import type { DeliveryRepository } from './repository';
+import type { DeliveryStore } from './store';
 
 /**
  * Replay of a time range (Svix "recover since", Convoy batch retry): the webhook's deliveries whose
@@ -98,7 +97,7 @@ export class ReplayStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly repository: Pick<DeliveryRepository, 'put'>,
+    private readonly repository: Pick<DeliveryStore, 'put'>,
     private readonly logTtlDays: number,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -248,7 +247,7 @@ export class ReplayStore {
   }
 
   private key(webhookId: string, replayId: string) {
-    return { pk: keys.webhook(webhookId), sk: `REPLAY#${replayId}` };
+    return { pk: keys.webhook(webhookId), sk: keys.replay(replayId) };
   }
 }
 

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../storage/table';
 
 /**
  * The time the service gave a real-time event that arrived without a `timestamp`, pinned to its
@@ -22,7 +23,7 @@ export class EventPins {
 
   /** The event's pinned time: a new one, or the one its first arrival was given. */
   async pin(accountId: number, eventId: string): Promise<number> {
-    const key = { pk: `EVENT#${accountId}#${eventId}`, sk: 'PIN' };
+    const key = keys.eventPin(accountId, eventId);
     this.last = Math.max(this.now(), this.last + 1);
     const timestamp = this.last;
     try {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { AccountIdSchema } from '../account';
-import { findEvent, type DeliveryKind } from '../catalogue';
-import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
-import { EVENT_SOURCE } from '../wiring';
+import { findEvent, type DeliveryKind } from '../events/catalogue';
+import { eventInfoFor, type LmsEvent } from '../events/envelope';
+import { EVENT_SOURCE } from '../events/sources';
 
 /**
  * What producers put on the bus (CONTRACT §3), as the EventBridge → SQS target delivers it, checked

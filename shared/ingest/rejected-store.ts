@@ -1,5 +1,6 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { newId } from '../ids';
+import { keys } from '../storage/table';
 
 /**
  * Events the service could not accept, kept with the reason for operators (never silently
@@ -49,5 +50,5 @@ export class RejectedEventStore {
 }
 
 function partition(at: Date): string {
-  return `REJECTED#${at.toISOString().slice(0, 10)}`;
+  return keys.rejected(at.toISOString().slice(0, 10));
 }

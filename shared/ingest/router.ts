@@ -2,7 +2,7 @@ import type { DeliveryBacklog } from '../deliveries/backlog';
 import { unsentFor } from '../deliveries/held';
 import type { AccountWebhooksCache } from '../webhooks/cache';
 import type { Webhook } from '../webhooks/model';
-import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
+import { eventInfoFor, type LmsEvent } from '../events/envelope';
 import type { EventPins } from './event-pins';
 import { sequenceOf, validateProducerEvent } from './producer-event';
 import type { RejectedEventStore } from './rejected-store';

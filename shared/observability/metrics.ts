@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS } from '../wiring';
 import { logger } from './logger';
+import { METRICS } from './metric-names';
 
 /**
  * Powertools warns on every flush that has nothing to publish; most invocations count nothing by

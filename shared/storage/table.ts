@@ -37,4 +37,39 @@ export const keys = {
   webhook: (webhookId: string) => `WEBHOOK#${webhookId}`,
   limits: 'LIMITS',
   delivery: (deliveryId: string) => `DELIVERY#${deliveryId}`,
+  /** A webhook's hourly delivery counters (see shared/deliveries/health.ts). */
+  health: 'HEALTH',
+  replay: (replayId: string) => `REPLAY#${replayId}`,
+  /** The timestamp pinned to a real-time event that came without one (see shared/ingest/event-pins.ts). */
+  eventPin: (accountId: number, eventId: string) => ({ pk: `EVENT#${accountId}#${eventId}`, sk: 'PIN' }),
+  /** Rejected events of one day (see shared/ingest/rejected-store.ts). */
+  rejected: (day: string) => `REJECTED#${day}`,
+} as const;
+
+/** The delivery log's keys beyond `keys.delivery` (see shared/deliveries/store.ts). */
+export const deliveryKeys = {
+  byStatus: (webhookId: string, status: string) => `WEBHOOK#${webhookId}#STATUS#${status}`,
+  /** The sort key just above every delivery's. */
+  end: 'DELIVERY#~',
+};
+
+/** A webhook's backlog state (see shared/deliveries/backlog.ts). */
+export const backlogKeys = {
+  state: 'BACKLOG',
+  doorbellIndex: (shard: number) => `DOORBELL#${shard}`,
+};
+
+/** The key of a webhook's backlog state item (read together with the webhook by the drain). */
+export function backlogStateKey(webhookId: string): { pk: string; sk: string } {
+  return { pk: keys.webhook(webhookId), sk: backlogKeys.state };
+}
+
+/** Batch events waiting for the aggregator (see shared/batch/pending-store.ts). */
+export const pendingKeys = {
+  partition: (webhookId: string) => `PENDING#${webhookId}`,
+  eventPrefix: 'EVENT#',
+  seen: (eventId: string) => `SEEN#${eventId}`,
+  due: 'DUE',
+  dueIndex: (shard: number) => `BATCH_DUE#${shard}`,
+  lastRun: { pk: 'BATCH', sk: 'LAST_RUN' },
 } as const;

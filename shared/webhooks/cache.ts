@@ -1,5 +1,5 @@
 import type { Webhook } from './model';
-import type { WebhookRepository } from './repository';
+import type { WebhookStore } from './store';
 
 /**
  * An account's webhooks, cached per container and checked against the account's webhooks version
@@ -11,7 +11,7 @@ export class AccountWebhooksCache {
   private checked = new Map<number, Promise<Webhook[]>>();
 
   constructor(
-    private readonly repository: Pick<WebhookRepository, 'accountVersion' | 'listAll'>,
+    private readonly repository: Pick<WebhookStore, 'accountVersion' | 'listAll'>,
     private readonly maxAccounts = 10_000,
   ) {}
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { EVENT_NAMES } from '../catalogue';
-import { HealthViewSchema } from '../deliveries/health-view';
+import { EVENT_NAMES } from '../events/catalogue';
+import { HealthViewSchema } from './health-view';
 
 /** Webhook model: what admins send, what is stored, and the view that never carries a secret. */
 export const WEBHOOK_STATUSES = ['ACTIVE', 'INACTIVE', 'DISABLED'] as const;

@@ -17,10 +17,10 @@ import {
   type WebhookView,
   type WebhookWithCredentials,
 } from './model';
-import type { WebhookRepository } from './repository';
+import type { WebhookStore } from './store';
 
 export interface WebhookServiceOptions {
-  readonly repository: WebhookRepository;
+  readonly repository: WebhookStore;
   /** Seals the credentials of created and edited webhooks; opens them for the signature and tests. */
   readonly cipher: EnvelopeCipher;
   readonly maxWebhooksPerAccount: number;

@@ -3,8 +3,9 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ROUTES, type RouteDefinition } from '../../shared/api/routes';
-import { DELIVERY_QUEUE, INGEST_QUEUE, METRICS } from '../../shared/wiring';
+import { DELIVERY_QUEUE, INGEST_QUEUE } from '../../shared/wiring';
 import { buildStack, logicalId } from './synth';
+import { METRICS } from '../../shared/observability/metric-names';
 
 /** The default deployment, bundled once for the whole file. */
 const built = buildStack({ bundle: true });

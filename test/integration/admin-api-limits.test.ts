@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Delivery } from '../../shared/deliveries/model';
-import { DeliveryRepository } from '../../shared/deliveries/repository';
+import { DeliveryStore } from '../../shared/deliveries/store';
 import { newId } from '../../shared/ids';
 import { API_FUNCTION, TEST_REQUEST_TIMEOUTS } from '../../shared/wiring';
 import { startListener, type TestListener } from './support/listener';
@@ -111,7 +111,7 @@ describe("one delivery's attempts are paged", () => {
   it('returns at most `limit` attempts with a token for the rest', async () => {
     const id = await createWebhook({ ...basic, auth: { type: 'NONE' } });
     const client = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
-    const repository = new DeliveryRepository(DynamoDBDocumentClient.from(client), process.env.TABLE_NAME!, 30);
+    const repository = new DeliveryStore(DynamoDBDocumentClient.from(client), process.env.TABLE_NAME!, 30);
     const at = new Date();
     let delivery: Delivery = {
       id: newId('msg'), webhookId: id, accountId: 1010, kind: 'realtime', status: 'PENDING', events: [], attemptCount: 0, attempts: [],

@@ -1,5 +1,5 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { CATALOGUE } from '../../shared/catalogue';
+import { CATALOGUE } from '../../shared/events/catalogue';
 import { ROUTES } from '../../shared/api/routes';
 import { signatureHeader } from '../../shared/signing';
 import { startTestRuntime, type TestRuntime } from './support/runtime';

@@ -2,7 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { flushDueWebhooks, type AggregatorDependencies, type ScheduledFlush } from '../../shared/batch/aggregator';
 import { PendingStore } from '../../shared/batch/pending-store';
 import type { DeliveryBacklog } from '../../shared/deliveries/backlog';
-import { envelopeBody, type LmsEvent } from '../../shared/delivery/envelope';
+import { envelopeBody, type LmsEvent } from '../../shared/events/envelope';
 import type { Webhook } from '../../shared/webhooks/model';
 import { batchEvent, freshTable, webhookFixture, WRITE_COMMANDS } from './support/batch';
 

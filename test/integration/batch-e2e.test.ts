@@ -1,11 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { PendingStore, pendingKeys } from '../../shared/batch/pending-store';
+import { PendingStore } from '../../shared/batch/pending-store';
 import { eventually } from './support/eventually';
 import { startListener, type TestListener } from './support/listener';
 import { producer } from './support/producer';
 import { startTestRuntime, type TestRuntime } from './support/runtime';
+import { pendingKeys } from '../../shared/storage/table';
 
 /**
  * Batch events end to end on the local runtime: produced on the bus, routed to the pending store,

@@ -5,7 +5,7 @@ import { EventPins } from '../../shared/ingest/event-pins';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
 import { EventRouter } from '../../shared/ingest/router';
 import { AccountWebhooksCache } from '../../shared/webhooks/cache';
-import { WebhookRepository } from '../../shared/webhooks/repository';
+import { WebhookStore } from '../../shared/webhooks/store';
 import { freshTable, webhookFixture } from './support/batch';
 
 /** Ingest of batch-kind events: the router hands valid ones to the pending store and rejects bad ones like real-time events. */
@@ -21,7 +21,7 @@ const other = webhookFixture({ accountId, events: ['COURSE_COMPLETED'] });
 
 beforeAll(async () => {
   ({ db, tableName } = await freshTable());
-  const webhooks = new WebhookRepository(db, tableName);
+  const webhooks = new WebhookStore(db, tableName);
   for (const webhook of [subscribed, inactive, other]) await webhooks.create(webhook, 5);
   store = new PendingStore(db, tableName);
   rejected = new RejectedEventStore(db, tableName);

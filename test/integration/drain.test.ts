@@ -4,11 +4,11 @@ import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/back
 import type { Doorbell } from '../../shared/deliveries/model';
 import { HeldDeliveries } from '../../shared/deliveries/held';
 import { ReplayStore } from '../../shared/deliveries/replay';
-import { DeliveryRepository } from '../../shared/deliveries/repository';
-import { drainBacklog, type DrainDependencies } from '../../shared/delivery/drain';
-import type { LmsEvent } from '../../shared/delivery/envelope';
-import { sendWebhook } from '../../shared/delivery/http-sender';
-import { DeliveryWorker, type WorkerSettings } from '../../shared/delivery/worker';
+import { DeliveryStore } from '../../shared/deliveries/store';
+import { drainBacklog, type DrainDependencies } from '../../shared/dispatch/drain';
+import type { LmsEvent } from '../../shared/events/envelope';
+import { sendWebhook } from '../../shared/dispatch/http-sender';
+import { DeliveryWorker, type WorkerSettings } from '../../shared/dispatch/worker';
 import { newId } from '../../shared/ids';
 import { generateSigningSecret } from '../../shared/signing';
 import type { WebhookWithCredentials } from '../../shared/webhooks/model';
@@ -22,7 +22,7 @@ import { freshTable } from './support/table';
 let listener: TestListener;
 let db: DynamoDBDocumentClient;
 let tableName: string;
-let deliveries: DeliveryRepository;
+let deliveries: DeliveryStore;
 const rung: { doorbell: Doorbell; deduplicationId: string }[] = [];
 let state: BacklogStateStore;
 let backlog: DeliveryBacklog;
@@ -30,7 +30,7 @@ let backlog: DeliveryBacklog;
 beforeAll(async () => {
   listener = await startListener();
   ({ db, tableName } = await freshTable());
-  deliveries = new DeliveryRepository(db, tableName, 30);
+  deliveries = new DeliveryStore(db, tableName, 30);
   state = new BacklogStateStore(db, tableName, {
     ring: async (doorbell, deduplicationId) => {
       rung.push({ doorbell, deduplicationId });
@@ -283,7 +283,7 @@ describe('draining a webhook backlog', () => {
     const hook = webhook();
     const day = 24 * 3600 * 1000;
     const start = Date.UTC(2026, 0, 1);
-    const at = (ms: number) => new DeliveryRepository(db, tableName, 30, () => new Date(ms));
+    const at = (ms: number) => new DeliveryStore(db, tableName, 30, () => new Date(ms));
     const expiresAt = async (id: string) =>
       Number((await db.send(new GetCommand({ TableName: tableName, Key: { pk: `WEBHOOK#${hook.id}`, sk: `DELIVERY#${id}` } }))).Item?.expiresAt);
     const [id] = await enqueue(hook, event(1));

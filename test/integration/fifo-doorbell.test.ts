@@ -1,9 +1,9 @@
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
-import { DeliveryRepository } from '../../shared/deliveries/repository';
-import { answerDoorbells } from '../../shared/delivery/doorbells';
-import type { LmsEvent } from '../../shared/delivery/envelope';
-import type { AttemptOutcome, WebhookRequest } from '../../shared/delivery/http-sender';
-import { DeliveryWorker } from '../../shared/delivery/worker';
+import { DeliveryStore } from '../../shared/deliveries/store';
+import { answerDoorbells } from '../../functions/delivery/doorbells';
+import type { LmsEvent } from '../../shared/events/envelope';
+import type { AttemptOutcome, WebhookRequest } from '../../shared/dispatch/http-sender';
+import { DeliveryWorker } from '../../shared/dispatch/worker';
 import { newId } from '../../shared/ids';
 import type { WebhookWithCredentials } from '../../shared/webhooks/model';
 import { SimulatedFifoQueue } from './support/fifo-queue';
@@ -21,7 +21,7 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
   let clock = Date.UTC(2026, 0, 1);
   const now = () => new Date(clock);
   const queue = new SimulatedFifoQueue(() => clock);
-  const deliveries = new DeliveryRepository(db, tableName, 30, now);
+  const deliveries = new DeliveryStore(db, tableName, 30, now);
   const state = new BacklogStateStore(
     db,
     tableName,

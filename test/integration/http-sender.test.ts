@@ -3,7 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { sendWebhook, type SendOptions } from '../../shared/delivery/http-sender';
+import { sendWebhook, type SendOptions } from '../../shared/dispatch/http-sender';
 import { ForbiddenAddressError, GuardedHttpAgent, GuardedHttpsAgent } from '../../shared/net/guarded-agents';
 
 /** A listener on 127.0.0.1 that records what reached it. */

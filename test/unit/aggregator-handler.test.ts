@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/aggregator/handler';
 import { resetSettings } from '../../shared/config';
-import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../../shared/wiring';
+import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../../shared/events/sources';
 
 /** The aggregator Lambda's entry: which runs it recognises, and how it hands on unfinished work. */
 const dbMock = mockClient(DynamoDBDocumentClient);

@@ -14,8 +14,8 @@ import { flushDueWebhooks, type AggregatorDependencies } from '../../shared/batc
 import { PendingStore } from '../../shared/batch/pending-store';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { DoorbellQueue } from '../../shared/deliveries/queue';
-import { DeliveryRepository } from '../../shared/deliveries/repository';
-import { WebhookRepository } from '../../shared/webhooks/repository';
+import { DeliveryStore } from '../../shared/deliveries/store';
+import { WebhookStore } from '../../shared/webhooks/store';
 
 /**
  * What a flush does when AWS says no: the real store, backlog and queue adapter over mocked clients.
@@ -40,9 +40,9 @@ function pendingItem(n: number) {
 function deps(): AggregatorDependencies {
   return {
     store: new PendingStore(db, TABLE),
-    webhooks: new WebhookRepository(db, TABLE),
+    webhooks: new WebhookStore(db, TABLE),
     backlog: new DeliveryBacklog(
-      new DeliveryRepository(db, TABLE, 30),
+      new DeliveryStore(db, TABLE, 30),
       new BacklogStateStore(db, TABLE, new DoorbellQueue(sqsClient, 'https://queue.local/deliveries.fifo')),
     ),
     scheduleExpression: 'rate(15 minutes)',

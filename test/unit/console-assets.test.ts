@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ConsoleAssets } from '../../shared/console/assets';
+import { ConsoleAssets } from '../../shared/api/console-assets';
 import { NotFoundError } from '../../shared/errors';
 
 let dir: string;

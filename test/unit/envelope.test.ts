@@ -5,7 +5,7 @@ import {
   envelopeBody,
   eventInfoFor,
   type LmsEvent,
-} from '../../shared/delivery/envelope';
+} from '../../shared/events/envelope';
 import { generateSigningSecret } from '../../shared/signing';
 
 const ACCOUNT = 1010;

@@ -1,5 +1,5 @@
 import { type EventPattern, EventPatternError, matchesEventPattern, validateEventPattern } from '../../infra/local/event-pattern';
-import { INGEST_EVENT_PATTERN } from '../../shared/wiring';
+import { INGEST_EVENT_PATTERN } from '../../shared/events/sources';
 
 const event = {
   version: '0',

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../../shared/delivery/http-sender';
+import { parseRetryAfter } from '../../shared/dispatch/http-sender';
 
 describe('parseRetryAfter', () => {
   const now = Date.UTC(2026, 0, 1, 12, 0, 0);

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { publishWebhookDisabled, publishWebhookFailing } from '../../shared/delivery/notices';
+import { publishWebhookDisabled, publishWebhookFailing } from '../../shared/events/notices';
 
 const eventBridge = mockClient(EventBridgeClient);
 const notice = { accountId: 1010, webhookId: 'wh_1', webhookName: 'HR', reason: 'gave up', deliveryId: 'msg_1', disabledAt: '2026-11-27T00:00:00.000Z' };

@@ -1,7 +1,7 @@
 import type { Attempt, Delivery } from '../../shared/deliveries/model';
-import type { AttemptOutcomeChange, DeliveryRepository } from '../../shared/deliveries/repository';
-import type { AttemptOutcome } from '../../shared/delivery/http-sender';
-import { DeliveryWorker } from '../../shared/delivery/worker';
+import type { AttemptOutcomeChange, DeliveryStore } from '../../shared/deliveries/store';
+import type { AttemptOutcome } from '../../shared/dispatch/http-sender';
+import { DeliveryWorker } from '../../shared/dispatch/worker';
 import type { Webhook, WebhookWithCredentials } from '../../shared/webhooks/model';
 
 /** What the worker does with a listener's signals: 410 Gone, and failing for half of the retry window. */
@@ -49,7 +49,7 @@ function harness(answer: AttemptOutcome) {
       recorded.push(next);
       return { ...d, status: next.status, attemptCount: attempt.number, attempts: [...d.attempts, attempt] };
     },
-  } as unknown as DeliveryRepository;
+  } as unknown as DeliveryStore;
   const worker = new DeliveryWorker({
     deliveries,
     send: async () => answer,

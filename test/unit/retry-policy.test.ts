@@ -1,4 +1,4 @@
-import { MAX_DELAY_SECONDS, nextRetry, type RetryInput } from '../../shared/delivery/retry-policy';
+import { MAX_DELAY_SECONDS, nextRetry, type RetryInput } from '../../shared/dispatch/retry-policy';
 
 const DELAYS = [5, 10, 20, 40, 80, 160, 300];
 const WEEK = 7 * 24 * 3600;

@@ -1,5 +1,5 @@
-import type { WebhookRequest } from '../../shared/delivery/http-sender';
-import { callListener, prepare } from '../../shared/delivery/worker';
+import type { WebhookRequest } from '../../shared/dispatch/http-sender';
+import { callListener, prepare } from '../../shared/dispatch/worker';
 import type { WebhookWithCredentials } from '../../shared/webhooks/model';
 
 /** The worker's first two steps alone (the third, handle, is driven through the drain's tests). */

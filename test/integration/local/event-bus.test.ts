@@ -2,8 +2,8 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { LocalEventBus } from '../../../infra/local/event-bus';
 import { type LocalQueues, startLocalQueues } from '../../../infra/local/queues';
-import { INGEST_EVENT_PATTERN } from '../../../shared/wiring';
 import { credentials, gate, hasSettled, region, sqsClient } from './aws';
+import { INGEST_EVENT_PATTERN } from '../../../shared/events/sources';
 
 const busName = 'lms-webhooks';
 const busArn = `arn:aws:events:${region}:000000000000:event-bus/${busName}`;

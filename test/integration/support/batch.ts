@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureTable } from '../../../infra/local/table';
-import type { LmsEvent } from '../../../shared/delivery/envelope';
+import type { LmsEvent } from '../../../shared/events/envelope';
 import type { Webhook } from '../../../shared/webhooks/model';
 
 /** A fresh table on the suite's DynamoDB Local, and a document client that counts the writes it sends. */

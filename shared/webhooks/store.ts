@@ -20,7 +20,7 @@ const TRANSACTION_ATTEMPTS = 8;
 export class WebhookLimitError extends ConflictError {}
 
 /** Webhooks in the single table (see shared/storage/table.ts for the key design). */
-export class WebhookRepository {
+export class WebhookStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,

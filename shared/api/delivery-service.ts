@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import type { AttemptOutcome, SendOptions, WebhookRequest } from '../delivery/http-sender';
-import { eventInfoFor, type LmsEvent } from '../delivery/envelope';
-import { callListener } from '../delivery/worker';
+import type { AttemptOutcome, SendOptions, WebhookRequest } from '../dispatch/http-sender';
+import { eventInfoFor, type LmsEvent } from '../events/envelope';
+import { callListener } from '../dispatch/worker';
 import { idFloor, newId, ID_PATTERN, timeOfId } from '../ids';
 import { TEST_REQUEST_TIMEOUTS } from '../wiring';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import type { Webhook, WebhookWithCredentials } from '../webhooks/model';
-import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from './model';
-import type { BacklogStateStore, DeliveryBacklog } from './backlog';
-import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from './held';
-import type { HealthCounters } from './health';
-import { healthView, type HealthView } from './health-view';
-import { REPLAYABLE_STATUSES, toReplayView, type ReplayRequest, type ReplayStore, type ReplayView } from './replay';
-import type { DeliveryRepository } from './repository';
+import { toDeliveryView, type Delivery, type DeliveryDetailView, type DeliveryStatus, type DeliveryView } from '../deliveries/model';
+import type { BacklogStateStore, DeliveryBacklog } from '../deliveries/backlog';
+import type { HeldDeliveries, HeldSummary, ReleaseOutcome } from '../deliveries/held';
+import type { HealthCounters } from '../deliveries/health';
+import { healthView, type HealthView } from '../webhooks/health-view';
+import { REPLAYABLE_STATUSES, toReplayView, type ReplayRequest, type ReplayStore, type ReplayView } from '../deliveries/replay';
+import type { DeliveryStore } from '../deliveries/store';
 
 export const TEST_EVENT_NAME = 'WEBHOOK_TEST';
 
@@ -27,7 +27,7 @@ export interface TestResult {
 }
 
 export interface DeliveryServiceOptions {
-  readonly repository: DeliveryRepository;
+  readonly repository: DeliveryStore;
   /** Built on first use: only redelivery and the PENDING filter need the backlog. */
   readonly backlog: () => { readonly writer: DeliveryBacklog; readonly state: Pick<BacklogStateStore, 'read' | 'ring'> };
   readonly held: HeldDeliveries;

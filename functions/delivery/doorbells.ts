@@ -1,7 +1,7 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { DoorbellSchema } from '../deliveries/model';
-import type { DoorbellQueue } from '../deliveries/queue';
-import { drainBacklog, type DrainDependencies } from './drain';
+import { DoorbellSchema } from '../../shared/deliveries/model';
+import type { DoorbellQueue } from '../../shared/deliveries/queue';
+import { drainBacklog, type DrainDependencies } from '../../shared/dispatch/drain';
 
 export interface DoorbellBatchDependencies {
   readonly drain: DrainDependencies;

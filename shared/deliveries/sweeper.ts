@@ -1,4 +1,4 @@
-import type { BacklogStateStore } from '../deliveries/backlog';
+import type { BacklogStateStore } from './backlog';
 
 export interface SweepReport {
   /** Webhooks whose backlog's head is due now. */

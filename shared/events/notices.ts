@@ -1,5 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { NOTICE_SOURCE, WEBHOOK_DISABLED_NOTICE, WEBHOOK_FAILING_NOTICE } from '../wiring';
+import { NOTICE_SOURCE, WEBHOOK_DISABLED_NOTICE, WEBHOOK_FAILING_NOTICE } from './sources';
 
 export interface WebhookDisabledNotice {
   readonly accountId: number;

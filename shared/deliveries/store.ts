@@ -1,8 +1,8 @@
 import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LmsEvent } from '../delivery/envelope';
+import type { LmsEvent } from '../events/envelope';
 import { ConflictError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
-import { keys } from '../storage/table';
+import { keys, deliveryKeys } from '../storage/table';
 import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } from './model';
 
 /**
@@ -14,11 +14,6 @@ import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } fro
  * The status filter's sparse GSI holds only FAILED, SKIPPED and HELD deliveries (keys only): PENDING ones
  * are the backlog from the drain's cursor, SUCCEEDED ones are the rest.
  */
-export const deliveryKeys = {
-  byStatus: (webhookId: string, status: DeliveryStatus) => `WEBHOOK#${webhookId}#STATUS#${status}`,
-  /** The sort key just above every delivery's. */
-  end: 'DELIVERY#~',
-};
 
 const INDEXED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['FAILED', 'SKIPPED', 'HELD']);
 const SECONDS_PER_DAY = 24 * 3600;
@@ -32,7 +27,7 @@ export interface AttemptOutcomeChange {
   readonly statusReason?: string;
 }
 
-export class DeliveryRepository {
+export class DeliveryStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,

@@ -1,7 +1,7 @@
 import { cursorAfter, type BacklogState, type BacklogStateStore, type Progress, type StateChange } from '../deliveries/backlog';
 import type { Doorbell } from '../deliveries/model';
 import type { ReplayStore } from '../deliveries/replay';
-import type { DeliveryRepository } from '../deliveries/repository';
+import type { DeliveryStore } from '../deliveries/store';
 import type { WebhookWithCredentials } from '../webhooks/model';
 import type { DeliveryWorker } from './worker';
 
@@ -17,7 +17,7 @@ import type { DeliveryWorker } from './worker';
  * failed with the reason, and the backlog behind it flows.
  */
 export interface DrainDependencies {
-  readonly deliveries: DeliveryRepository;
+  readonly deliveries: DeliveryStore;
   readonly state: BacklogStateStore;
   readonly worker: DeliveryWorker;
   /**

@@ -1,10 +1,10 @@
 import { unsentFor } from '../deliveries/held';
 import type { HealthCounters } from '../deliveries/health';
 import type { ReplayStore } from '../deliveries/replay';
-import type { DeliveryRepository, UnsentStatus } from '../deliveries/repository';
+import type { DeliveryStore, UnsentStatus } from '../deliveries/store';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
-import { deliveryHeaders, envelopeBody, type DeliveryAuth } from './envelope';
+import { deliveryHeaders, envelopeBody, type DeliveryAuth } from '../events/envelope';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from './http-sender';
 import { nextRetry } from './retry-policy';
 
@@ -24,7 +24,7 @@ export interface WorkerSettings {
 }
 
 export interface WorkerDependencies {
-  readonly deliveries: DeliveryRepository;
+  readonly deliveries: DeliveryStore;
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   /** Disables the webhook (unless it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { NotFoundError } from '../errors';
-import type { ApiResponse } from '../api/request';
+import type { ApiResponse } from './request';
 
 /**
  * The admin console's static files (built by console/build.ts) as API answers: the page carries the
