@@ -126,7 +126,7 @@ export const aggregator = /* @__PURE__ */ lazy((): AggregatorDependencies => {
     backlog: backlog(),
     scheduleExpression: config.BATCH_SCHEDULE,
     maxEvents: config.BATCH_MAX_EVENTS,
-    continueLater: (next) => requestContinuation(eventBridge(), config.EVENT_BUS_NAME, next),
+    continueLater: async (next) => requestContinuation(await eventBridge(), config.EVENT_BUS_NAME, next),
     onWebhookFailure: (webhookId, error) => logger.error('batch flush of a webhook failed; its events stay pending', { webhookId, error: error as Error }),
   };
 });
@@ -142,7 +142,7 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
       if (!(await webhooks.disable(webhook.accountId, webhook.id, reason, disabledAt, delivery.id))) return;
       count(METRICS.webhooksDisabled);
       logger.warn('webhook disabled', { webhookId: webhook.id, accountId: webhook.accountId, reason });
-      await publishWebhookDisabled(eventBridge(), config.EVENT_BUS_NAME, {
+      await publishWebhookDisabled(await eventBridge(), config.EVENT_BUS_NAME, {
         accountId: webhook.accountId,
         webhookId: webhook.id,
         webhookName: webhook.name,
@@ -153,7 +153,7 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
     },
     announceFailing: async (webhook, delivery, failing) => {
       logger.warn('webhook failing', { webhookId: webhook.id, accountId: webhook.accountId, deliveryId: delivery.id, ...failing });
-      await publishWebhookFailing(eventBridge(), config.EVENT_BUS_NAME, {
+      await publishWebhookFailing(await eventBridge(), config.EVENT_BUS_NAME, {
         accountId: webhook.accountId,
         webhookId: webhook.id,
         webhookName: webhook.name,

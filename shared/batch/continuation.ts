@@ -1,4 +1,4 @@
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod';
 import { MAX_CONTINUATIONS, type ScheduledFlush } from './aggregator';
 import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../events/sources';
@@ -14,6 +14,8 @@ export const ContinuationEventSchema = z.object({
 });
 
 export async function requestContinuation(client: EventBridgeClient, busName: string, next: ScheduledFlush): Promise<void> {
+  // Loaded on first use, like the client (see adapters/eventbridge.ts).
+  const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
   const result = await client.send(
     new PutEventsCommand({
       Entries: [{ EventBusName: busName, Source: INTERNAL_SOURCE, DetailType: BATCH_CONTINUATION, Detail: JSON.stringify(next) }],

@@ -1,4 +1,4 @@
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { NOTICE_SOURCE, WEBHOOK_DISABLED_NOTICE, WEBHOOK_FAILING_NOTICE } from './sources';
 
 export interface WebhookDisabledNotice {
@@ -33,6 +33,7 @@ export async function publishWebhookFailing(client: EventBridgeClient, busName: 
 }
 
 async function publishNotice(client: EventBridgeClient, busName: string, detailType: string, notice: object): Promise<void> {
+  const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
   const result = await client.send(
     new PutEventsCommand({
       Entries: [{ EventBusName: busName, Source: NOTICE_SOURCE, DetailType: detailType, Detail: JSON.stringify(notice) }],
