@@ -187,25 +187,15 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
       sqsClient.destroy();
     });
 
-    // Stopped before the queues: a flush in progress finishes enqueueing its deliveries.
-    const batchSchedule = startScheduler({
-      expression: env.BATCH_SCHEDULE,
-      handler: aggregatorHandler,
-      functionName: 'aggregator',
-      functionTimeoutMs: AGGREGATOR_FUNCTION.timeoutSeconds * 1000,
-      ruleName: 'batch-schedule',
-      region,
-    });
-    stops.push(() => batchSchedule.stop());
-    const sweepSchedule = startScheduler({
-      expression: env.SWEEP_SCHEDULE,
-      handler: sweeperHandler,
-      functionName: 'sweeper',
-      functionTimeoutMs: SWEEPER_FUNCTION.timeoutSeconds * 1000,
-      ruleName: 'sweep-schedule',
-      region,
-    });
-    stops.push(() => sweepSchedule.stop());
+    // Stopped before the queues: a flush or sweep in progress finishes enqueueing what it started.
+    const schedules = [
+      { ruleName: 'batch-schedule', expression: env.BATCH_SCHEDULE, handler: aggregatorHandler, functionName: 'aggregator', sizing: AGGREGATOR_FUNCTION },
+      { ruleName: 'sweep-schedule', expression: env.SWEEP_SCHEDULE, handler: sweeperHandler, functionName: 'sweeper', sizing: SWEEPER_FUNCTION },
+    ];
+    for (const { sizing, ...schedule } of schedules) {
+      const scheduler = startScheduler({ ...schedule, functionTimeoutMs: sizing.timeoutSeconds * 1000, region });
+      stops.push(() => scheduler.stop());
+    }
     // Nothing of an earlier run is in flight now: doorbells due by now are rung again at once, so
     // one lost with a killed process does not wait for the sweeper's overdue time.
     await sweepDoorbells(backlogState(), { overdueAfterSeconds: 0 });
