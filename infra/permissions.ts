@@ -45,11 +45,12 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
     table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:SendMessage'],
   },
-  // The webhook with its backlog state (BatchGetItem), a page of the backlog (Query), each attempt,
-  // skip, hold and disable (with the account's webhooks version), a replay's next page (GetItem of
-  // the replay, Query of its range, PutItem of the copies); opens credentials to sign.
+  // The webhook with its backlog state (BatchGetItem), a page of the backlog (Query), successes a
+  // page at a time (BatchWriteItem), each failed attempt, skip, hold and disable (with the account's
+  // webhooks version), a replay's next page (GetItem of the replay, Query of its range, PutItem of
+  // the copies); opens credentials to sign.
   delivery: {
-    table: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    table: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     deliveryQueue: ['sqs:ChangeMessageVisibility'],
     deliveryDeadLetterQueue: ['sqs:SendMessage'],
     credentialsKey: ['kms:Decrypt'],

@@ -135,7 +135,6 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
   const config = settings();
   const webhooks = webhookStore();
   const worker = new DeliveryWorker({
-    deliveries: deliveryStore(),
     send: (request, options) => sendWebhook(request, options),
     disableWebhook: async (webhook, reason, delivery) => {
       const disabledAt = new Date().toISOString();
@@ -161,8 +160,6 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
         ...failing,
       });
     },
-    replays: replays(),
-    health: healthCounters(),
     onAttempt: (outcome) => {
       count(METRICS.deliveryAttempts);
       if (!outcome.ok) count(METRICS.deliveryFailures);
@@ -185,6 +182,7 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
     },
     maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
     replays: replays(),
+    health: healthCounters(),
   };
 });
 

@@ -1,16 +1,15 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LmsEvent } from '../events/envelope';
 import { nextFireTime, parseScheduleExpression } from '../schedule';
+import { writeAll } from '../storage/batch-write';
 import { queryShards, shardOf } from '../storage/sharded-index';
 import type { Webhook } from '../webhooks/model';
 import { pendingKeys } from '../storage/table';
@@ -32,9 +31,6 @@ const DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600;
 /** Events per transaction (two items each; DynamoDB allows 100 items and 4 MB). */
 const TRANSACTION_EVENTS = 50;
 const TRANSACTION_BYTES = 2 * 1024 * 1024;
-/** BatchWriteItem's limit. */
-const WRITE_BATCH = 25;
-const UNPROCESSED_RETRIES = 6;
 const TIME_WIDTH = 16;
 
 export interface PendingEvent {
@@ -233,10 +229,7 @@ export class PendingStore {
   async remove(lease: Lease, events: readonly PendingEvent[]): Promise<void> {
     if (events.length === 0) return;
     const pk = pendingKeys.partition(lease.webhookId);
-    for (let i = 0; i < events.length; i += WRITE_BATCH) {
-      const deletes = events.slice(i, i + WRITE_BATCH).map((e) => ({ DeleteRequest: { Key: { pk, sk: e.key } } }));
-      await this.writeBatch(deletes);
-    }
+    await writeAll(this.db, this.tableName, events.map((e) => ({ DeleteRequest: { Key: { pk, sk: e.key } } })));
     try {
       await this.db.send(
         new UpdateCommand({
@@ -345,16 +338,6 @@ export class PendingStore {
         nextFlushAt(scheduleExpression, lastRun && { expression: String(lastRun.scheduleExpression), firedAt: Number(lastRun.firedAt) }, this.now()),
       ).toISOString(),
     };
-  }
-
-  private async writeBatch(requests: Record<string, unknown>[]): Promise<void> {
-    let pending = requests;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > UNPROCESSED_RETRIES) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after ${UNPROCESSED_RETRIES} retries.`);
-      if (attempt > 0) await sleep(Math.random() * 25 * 2 ** attempt);
-      const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-      pending = (UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
-    }
   }
 
   /** Arrival order for events of the same timestamp: time of the add, then a per-container counter. */

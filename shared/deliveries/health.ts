@@ -5,13 +5,32 @@ import type { AttemptCounts } from '../webhooks/health-view';
 /**
  * A webhook's health, kept as counters as attempts are recorded (no scan of the log): one small
  * item per webhook, `WEBHOOK#<id>` / `HEALTH`, with 24 hourly slots (`ok<slot>`, `fail<slot>`,
- * `hour<slot>`, slot = hour % 24) and the last success and failure times. Each attempt adds one
- * UpdateItem of that item (under 1 KB: 1 write unit); the first attempt of an hour in a slot still
- * holding an older hour takes a second one that resets the slot.
+ * `hour<slot>`, slot = hour % 24) and the last success and failure times. The drain counts its
+ * attempts a flush at a time: one UpdateItem per hour they fall in (under 1 KB: 1 write unit); the
+ * first count of an hour in a slot still holding an older hour takes a second one that resets the slot.
  */
 const HOUR_MS = 3600_000;
 const SLOTS = 24;
 
+/** One attempt to count: whether the listener accepted it, and when it was made. */
+export interface AttemptMark {
+  readonly ok: boolean;
+  readonly at: Date;
+}
+
+/** What one hour's attempts add to its slot. */
+interface HourTally {
+  readonly hour: number;
+  ok: number;
+  failed: number;
+  lastSuccessAt?: string;
+  lastFailureAt?: string;
+}
+
+interface SlotExpression {
+  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeValues: Record<string, unknown>;
+}
 
 export class HealthCounters {
   constructor(
@@ -19,31 +38,36 @@ export class HealthCounters {
     private readonly tableName: string,
   ) {}
 
-  /** Counts one attempt in its hour's slot and stamps the last success or failure. */
-  async recordAttempt(webhookId: string, ok: boolean, at: Date): Promise<void> {
-    const hour = Math.floor(at.getTime() / HOUR_MS);
-    const slot = hour % SLOTS;
-    const counted = { '#count': `${ok ? 'ok' : 'fail'}${slot}`, '#last': ok ? 'lastSuccessAt' : 'lastFailureAt' };
-    const names = { ...counted, '#hour': `hour${slot}` };
-    const values = { ':one': 1, ':hour': hour, ':at': at.toISOString() };
+  /** Counts attempts in their hours' slots (one update per hour) and stamps the last success and failure. */
+  async recordAttempts(webhookId: string, attempts: readonly AttemptMark[]): Promise<void> {
+    for (const tally of tallyByHour(attempts)) await this.addToSlot(webhookId, tally);
+  }
+
+  private async addToSlot(webhookId: string, tally: HourTally): Promise<void> {
+    const slot = tally.hour % SLOTS;
+    const stamps = Object.entries({ lastSuccessAt: tally.lastSuccessAt, lastFailureAt: tally.lastFailureAt }).filter(([, at]) => at !== undefined);
+    const setStamps = stamps.map(([name]) => `${name} = :${name}`).join(', ');
+    const counts: SlotExpression = {
+      ExpressionAttributeNames: { '#ok': `ok${slot}`, '#fail': `fail${slot}` },
+      ExpressionAttributeValues: { ':ok': tally.ok, ':fail': tally.failed, ...Object.fromEntries(stamps.map(([name, at]) => [`:${name}`, at])) },
+    };
+    const add = `ADD #ok :ok, #fail :fail SET ${setStamps}`;
+    const ofHour: SlotExpression = {
+      ExpressionAttributeNames: { ...counts.ExpressionAttributeNames, '#hour': `hour${slot}` },
+      ExpressionAttributeValues: { ...counts.ExpressionAttributeValues, ':hour': tally.hour },
+    };
     try {
-      await this.update({ UpdateExpression: 'ADD #count :one SET #last = :at', ConditionExpression: '#hour = :hour', ExpressionAttributeNames: names, ExpressionAttributeValues: values, webhookId });
+      await this.update(webhookId, { UpdateExpression: add, ConditionExpression: '#hour = :hour', ...ofHour });
       return;
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
     }
-    // The slot holds an older hour (or none): start it afresh, unless another attempt just did.
+    // The slot holds an older hour (or none): start it afresh, unless another drain just did.
     try {
-      await this.update({
-        UpdateExpression: 'SET #count = :one, #other = :zero, #hour = :hour, #last = :at',
-        ConditionExpression: 'attribute_not_exists(#hour) OR #hour < :hour',
-        ExpressionAttributeNames: { ...names, '#other': `${ok ? 'fail' : 'ok'}${slot}` },
-        ExpressionAttributeValues: { ...values, ':zero': 0 },
-        webhookId,
-      });
+      await this.update(webhookId, { UpdateExpression: `SET #ok = :ok, #fail = :fail, #hour = :hour, ${setStamps}`, ConditionExpression: 'attribute_not_exists(#hour) OR #hour < :hour', ...ofHour });
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-      await this.update({ UpdateExpression: 'ADD #count :one SET #last = :at', ExpressionAttributeNames: counted, ExpressionAttributeValues: { ':one': 1, ':at': values[':at'] }, webhookId });
+      await this.update(webhookId, { UpdateExpression: add, ...counts });
     }
   }
 
@@ -68,10 +92,28 @@ export class HealthCounters {
     };
   }
 
-  private async update(input: { webhookId: string; UpdateExpression: string; ConditionExpression?: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }) {
-    const { webhookId, ...expression } = input;
+  private async update(webhookId: string, expression: SlotExpression & { UpdateExpression: string; ConditionExpression?: string }): Promise<void> {
     await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: healthKey(webhookId), ...expression }));
   }
+}
+
+/** Attempts grouped by the hour they were made in, each hour's latest success and failure kept. */
+function tallyByHour(attempts: readonly AttemptMark[]): HourTally[] {
+  const tallies = new Map<number, HourTally>();
+  for (const { ok, at } of attempts) {
+    const hour = Math.floor(at.getTime() / HOUR_MS);
+    const tally = tallies.get(hour) ?? { hour, ok: 0, failed: 0 };
+    const stamp = at.toISOString();
+    if (ok) {
+      tally.ok++;
+      if (!tally.lastSuccessAt || stamp > tally.lastSuccessAt) tally.lastSuccessAt = stamp;
+    } else {
+      tally.failed++;
+      if (!tally.lastFailureAt || stamp > tally.lastFailureAt) tally.lastFailureAt = stamp;
+    }
+    tallies.set(hour, tally);
+  }
+  return [...tallies.values()];
 }
 
 function healthKey(webhookId: string) {

@@ -2,6 +2,7 @@ import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, Qu
 import type { LmsEvent } from '../events/envelope';
 import { ConflictError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
+import { writeAll } from '../storage/batch-write';
 import { keys, deliveryKeys } from '../storage/table';
 import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } from './model';
 
@@ -141,15 +142,7 @@ export class DeliveryStore {
    * condition makes a second drain of the same delivery fail instead of double-counting.
    */
   async recordAttempt(delivery: Delivery, attempt: Attempt, next: AttemptOutcomeChange): Promise<Delivery> {
-    const updated: Delivery = {
-      ...withoutOptional(delivery),
-      status: next.status,
-      attemptCount: attempt.number,
-      updatedAt: attempt.at,
-      attempts: [...delivery.attempts, attempt].slice(-STORED_ATTEMPTS),
-      ...(next.nextAttemptAt !== undefined && { nextAttemptAt: next.nextAttemptAt }),
-      ...(next.statusReason !== undefined && { statusReason: next.statusReason }),
-    };
+    const updated = withAttempt(delivery, attempt, next);
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
@@ -160,6 +153,14 @@ export class DeliveryStore {
       }),
     );
     return updated;
+  }
+
+  /**
+   * Writes deliveries whole, without a condition, 25 per BatchWriteItem (see
+   * shared/dispatch/outcome-recorder.ts for why that is safe for the drain's successes).
+   */
+  async putAll(deliveries: readonly Delivery[]): Promise<void> {
+    await writeAll(this.db, this.tableName, deliveries.map((delivery) => ({ PutRequest: { Item: this.toItem(delivery) } })));
   }
 
   /** Ends a pending delivery without an attempt (its webhook is gone, inactive or disabled, or it cannot be sent). */
@@ -233,6 +234,19 @@ export class DeliveryStore {
   private expiry(): number {
     return Math.floor(this.now().getTime() / 1000) + this.ttlDays * SECONDS_PER_DAY;
   }
+}
+
+/** The delivery after `attempt`: its status moved on, the attempt appended to the (bounded) history. */
+export function withAttempt(delivery: Delivery, attempt: Attempt, next: AttemptOutcomeChange): Delivery {
+  return {
+    ...withoutOptional(delivery),
+    status: next.status,
+    attemptCount: attempt.number,
+    updatedAt: attempt.at,
+    attempts: [...delivery.attempts, attempt].slice(-STORED_ATTEMPTS),
+    ...(next.nextAttemptAt !== undefined && { nextAttemptAt: next.nextAttemptAt }),
+    ...(next.statusReason !== undefined && { statusReason: next.statusReason }),
+  };
 }
 
 /** Drops the fields that describe one state only, so the next state does not inherit them. */

@@ -1,8 +1,10 @@
 import { cursorAfter, type BacklogState, type BacklogStateStore, type Progress, type StateChange } from '../deliveries/backlog';
+import type { HealthCounters } from '../deliveries/health';
 import type { Doorbell } from '../deliveries/model';
 import type { ReplayStore } from '../deliveries/replay';
 import type { DeliveryStore } from '../deliveries/store';
 import type { WebhookWithCredentials } from '../webhooks/model';
+import { OutcomeRecorder } from './outcome-recorder';
 import type { DeliveryWorker } from './worker';
 
 /**
@@ -15,6 +17,9 @@ import type { DeliveryWorker } from './worker';
  * is recognised from the progress recorded in the state item, not from how often a message came
  * back: after `maxReceivesWithoutProgress` receives of one doorbell with no progress, the head is
  * failed with the reason, and the backlog behind it flows.
+ *
+ * Outcomes go through one recorder per drain (`outcome-recorder.ts`): successes are written 25 at a
+ * time, and whatever it holds is written before the state is saved and before the drain ends.
  */
 export interface DrainDependencies {
   readonly deliveries: DeliveryStore;
@@ -26,8 +31,10 @@ export interface DrainDependencies {
    */
   readonly readWebhookAndState: (accountId: number, webhookId: string) => Promise<{ webhook?: WebhookWithCredentials; state?: BacklogState }>;
   readonly maxReceivesWithoutProgress: number;
-  /** Queues the next page of an unfinished replay when the backlog runs dry. */
-  readonly replays?: Pick<ReplayStore, 'continueFor'>;
+  /** Queues the next page of an unfinished replay when the backlog runs dry, and counts its copies' ends. */
+  readonly replays?: Pick<ReplayStore, 'continueFor' | 'recordOutcome'>;
+  /** The webhook's health counters, added to once per flush of the drain's outcomes. */
+  readonly health?: Pick<HealthCounters, 'recordAttempts'>;
   /** Deliveries read per Query. @default 50 */
   readonly pageSize?: number;
   readonly now?: () => Date;
@@ -43,6 +50,17 @@ export type DrainResult =
 const DEFAULT_PAGE_SIZE = 50;
 
 export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, receipt: Progress, hasTime: () => boolean): Promise<DrainResult> {
+  const outcomes = new OutcomeRecorder(deps, doorbell.webhookId);
+  try {
+    return await drainWith(outcomes, deps, doorbell, receipt, hasTime);
+  } catch (error) {
+    // What was sent is recorded before the error goes up, so the next drain does not send it again.
+    await outcomes.flush();
+    throw error;
+  }
+}
+
+async function drainWith(outcomes: OutcomeRecorder, deps: DrainDependencies, doorbell: Doorbell, receipt: Progress, hasTime: () => boolean): Promise<DrainResult> {
   const now = deps.now ?? (() => new Date());
   const pageSize = deps.pageSize ?? DEFAULT_PAGE_SIZE;
   let attempted = 0;
@@ -63,7 +81,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
       }
       if (crashLooping) {
         const reason = `the delivery function stopped ${sinceProgress} times while sending it; redeliver it once the cause is fixed`;
-        await deps.deliveries.finishUnsent(delivery, 'FAILED', reason);
+        await outcomes.finishUnsent(delivery, 'FAILED', reason);
         crashLooping = false;
         cursor = cursorAfter(delivery.id);
         continue;
@@ -77,7 +95,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
         handBack = true;
         break;
       }
-      const result = await deps.worker.attempt(webhook, delivery);
+      const result = await deps.worker.attempt(webhook, delivery, outcomes);
       attempted++;
       if (result.action === 'retry') {
         change = { kind: 'hold', wakeAt: result.nextAttemptAt };
@@ -86,6 +104,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
       cursor = cursorAfter(delivery.id);
       if (result.disabledWebhook) webhook = (await deps.readWebhookAndState(doorbell.accountId, doorbell.webhookId)).webhook;
     }
+    await outcomes.flush();
     // The backlog's end with a replay still being queued: queue its next page, and go on.
     const replaying = state.replaysQueuing?.[0];
     if (change === undefined && page.length < pageSize && replaying !== undefined && deps.replays && hasTime()) {

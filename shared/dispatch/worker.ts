@@ -1,17 +1,17 @@
 import { unsentFor } from '../deliveries/held';
-import type { HealthCounters } from '../deliveries/health';
-import type { ReplayStore } from '../deliveries/replay';
-import type { DeliveryStore, UnsentStatus } from '../deliveries/store';
+import type { UnsentStatus } from '../deliveries/store';
 import { truncateResponse, type Attempt, type Delivery } from '../deliveries/model';
 import { liveSigningSecrets, type Webhook, type WebhookWithCredentials } from '../webhooks/model';
 import { deliveryHeaders, envelopeBody, type DeliveryAuth } from '../events/envelope';
 import type { AttemptOutcome, SendOptions, WebhookRequest } from './http-sender';
+import type { DeliveryOutcomes } from './outcome-recorder';
 import { nextRetry } from './retry-policy';
 
 /**
  * One delivery, as Svix's worker: prepare (is the webhook still active?) → call (one HTTP attempt)
  * → handle (record the attempt in the delivery, then done, retry later, or give up and disable).
- * The drain (`drain.ts`) calls it for each due delivery of a webhook's backlog, in order.
+ * The drain (`drain.ts`) calls it for each due delivery of a webhook's backlog, in order, and hands
+ * it the drain's recorder (`outcome-recorder.ts`), through which every outcome is written.
  */
 export type AttemptResult =
   | { readonly action: 'done'; readonly note?: string; readonly disabledWebhook?: boolean }
@@ -24,17 +24,12 @@ export interface WorkerSettings {
 }
 
 export interface WorkerDependencies {
-  readonly deliveries: DeliveryStore;
   readonly send: (request: WebhookRequest, options: SendOptions) => Promise<AttemptOutcome>;
   /** Disables the webhook (unless it was no longer active) and announces it. */
   readonly disableWebhook: (webhook: Webhook, reason: string, delivery: Delivery) => Promise<void>;
   /** Announces, once per failing head delivery, that it has failed for half of the retry window. */
   readonly announceFailing?: (webhook: Webhook, delivery: Delivery, notice: { failingSince: string; disablesAt: string; lastError: string }) => Promise<void>;
   readonly onAttempt?: (outcome: AttemptOutcome) => void;
-  /** The webhook's health counters: one count per attempt recorded. */
-  readonly health?: Pick<HealthCounters, 'recordAttempt'>;
-  /** Counts the end of a replay's copy in its replay's progress. */
-  readonly replays?: Pick<ReplayStore, 'recordOutcome'>;
   readonly settings: WorkerSettings;
   readonly now?: () => Date;
 }
@@ -47,30 +42,27 @@ export class DeliveryWorker {
   }
 
   /** Attempts one PENDING delivery of `webhook` (undefined: deleted): prepare → call → handle. */
-  async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery): Promise<AttemptResult> {
+  async attempt(webhook: WebhookWithCredentials | undefined, delivery: Delivery, outcomes: DeliveryOutcomes): Promise<AttemptResult> {
     const prepared = prepare(webhook);
     if (!prepared.ready) {
-      await this.deps.deliveries.finishUnsent(delivery, prepared.status, prepared.reason);
+      await outcomes.finishUnsent(delivery, prepared.status, prepared.reason);
       return { action: 'done', note: prepared.reason };
     }
     const call = await callListener(this.deps.send, prepared.webhook, delivery, this.now(), { allowPrivate: this.deps.settings.allowPrivateTargets });
     this.deps.onAttempt?.(call.outcome);
-    return this.handle(prepared.webhook, delivery, call);
+    return this.handle(prepared.webhook, delivery, call, outcomes);
   }
 
   /** Step 3: records the attempt in the delivery, then done, retry later, or give up and disable the webhook. */
-  async handle(webhook: WebhookWithCredentials, delivery: Delivery, { outcome, attempt }: ListenerCall): Promise<AttemptResult> {
-    const { deliveries, settings } = this.deps;
-    const at = new Date(attempt.at);
+  async handle(webhook: WebhookWithCredentials, delivery: Delivery, { outcome, attempt }: ListenerCall, outcomes: DeliveryOutcomes): Promise<AttemptResult> {
+    const { settings } = this.deps;
     if (outcome.ok) {
-      await deliveries.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
-      await this.deps.health?.recordAttempt(webhook.id, true, at);
-      await this.deps.replays?.recordOutcome(delivery, 'sent');
+      await outcomes.recordAttempt(delivery, attempt, { status: 'SUCCEEDED' });
       return { action: 'done' };
     }
 
     // 410 Gone: the listener says the endpoint is no more (Standard Webhooks); no retry.
-    if (outcome.statusCode === 410) return this.giveUp(webhook, delivery, attempt, 'the listener answered 410 Gone');
+    if (outcome.statusCode === 410) return this.giveUp(webhook, delivery, attempt, 'the listener answered 410 Gone', outcomes);
 
     const decision = nextRetry({
       attempt: attempt.number,
@@ -82,18 +74,15 @@ export class DeliveryWorker {
     });
     if (decision.retry) {
       const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
-      const updated = await deliveries.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
-      await this.deps.health?.recordAttempt(webhook.id, false, at);
+      const updated = await outcomes.recordAttempt(delivery, attempt, { status: 'PENDING', nextAttemptAt });
       await this.announceIfHalfway(webhook, delivery, updated, outcome.error ?? 'unknown');
       return { action: 'retry', delaySeconds: decision.delaySeconds, nextAttemptAt };
     }
-    return this.giveUp(webhook, delivery, attempt, `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`);
+    return this.giveUp(webhook, delivery, attempt, `gave up after ${attempt.number} attempts: ${decision.reason}; last error: ${outcome.error ?? 'unknown'}`, outcomes);
   }
 
-  private async giveUp(webhook: Webhook, delivery: Delivery, attempt: Attempt, reason: string): Promise<AttemptResult> {
-    const failed = await this.deps.deliveries.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
-    await this.deps.health?.recordAttempt(webhook.id, false, new Date(attempt.at));
-    await this.deps.replays?.recordOutcome(delivery, 'failed');
+  private async giveUp(webhook: Webhook, delivery: Delivery, attempt: Attempt, reason: string, outcomes: DeliveryOutcomes): Promise<AttemptResult> {
+    const failed = await outcomes.recordAttempt(delivery, attempt, { status: 'FAILED', statusReason: reason });
     await this.deps.disableWebhook(webhook, `delivery ${delivery.id} failed: ${reason}`, failed);
     return { action: 'done', note: reason, disabledWebhook: true };
   }

@@ -63,7 +63,7 @@ const EXPECTED: Record<string, string[]> = {
     ...on('deliveryQueue', 'sqs:SendMessage'),
   ],
   'Delivery/Handler': [
-    ...on('table', 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
+    ...on('table', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
     ...consumerOf('deliveryQueue'),
     ...on('deliveryQueue', 'sqs:ChangeMessageVisibility'),
     ...on('deliveryDLQ', 'sqs:SendMessage'),
@@ -84,10 +84,10 @@ describe('each function role allows exactly the calls its code makes', () => {
     expect(grantsOf(fn)).toEqual([...BASE, ...EXPECTED[fn]!].sort());
   });
 
-  test('no role may Scan, or write the table in bulk beyond the aggregator’s backlog removal', () => {
+  test('no role may Scan, or write the table in bulk beyond the aggregator’s backlog removal and the drain’s successes', () => {
     const all = Object.keys(EXPECTED).flatMap(grantsOf);
     expect(all.filter((g) => g.startsWith('dynamodb:Scan'))).toEqual([]);
-    expect(Object.keys(EXPECTED).filter((fn) => grantsOf(fn).some((g) => g.startsWith('dynamodb:BatchWriteItem')))).toEqual(['Batch/Aggregator']);
+    expect(Object.keys(EXPECTED).filter((fn) => grantsOf(fn).some((g) => g.startsWith('dynamodb:BatchWriteItem')))).toEqual(['Delivery/Handler', 'Batch/Aggregator']);
   });
 });
 

@@ -85,7 +85,6 @@ function drainer(hook: WebhookWithCredentials | undefined, disabled: string[] = 
     deliveries,
     state,
     worker: new DeliveryWorker({
-      deliveries,
       send: sendWebhook,
       disableWebhook: async (_w, reason) => {
         disabled.push(reason);
@@ -175,7 +174,6 @@ describe('draining a webhook backlog', () => {
       ...drainer(hook),
       pageSize: 2,
       worker: new DeliveryWorker({
-        deliveries,
         send: async (request, options) => {
           if (!late) {
             late = true;
@@ -248,7 +246,7 @@ describe('draining a webhook backlog', () => {
     listener.respond(() => ({ status: 500 }));
     for (let n = 1; n <= 12; n++) {
       const deps = { ...drainer(hook), now: () => new Date(Date.now() + n * 400_000) };
-      deps.worker = new DeliveryWorker({ deliveries, send: sendWebhook, disableWebhook: async () => undefined, settings: { ...settings, retryWindowSeconds: 86_400 }, now: deps.now });
+      deps.worker = new DeliveryWorker({ send: sendWebhook, disableWebhook: async () => undefined, settings: { ...settings, retryWindowSeconds: 86_400 }, now: deps.now });
       expect((await drainBacklog(deps, doorbellOf(hook), receipt(n, 'held'), () => true)).outcome).toBe('held');
     }
     expect(listener.received).toHaveLength(12);

@@ -58,7 +58,6 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
       deliveries,
       state,
       worker: new DeliveryWorker({
-        deliveries,
         send,
         disableWebhook: async () => {
           throw new Error('the webhook must not be disabled within the retry window');

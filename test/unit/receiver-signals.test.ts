@@ -1,6 +1,7 @@
 import type { Attempt, Delivery } from '../../shared/deliveries/model';
-import type { AttemptOutcomeChange, DeliveryStore } from '../../shared/deliveries/store';
+import type { AttemptOutcomeChange } from '../../shared/deliveries/store';
 import type { AttemptOutcome } from '../../shared/dispatch/http-sender';
+import type { DeliveryOutcomes } from '../../shared/dispatch/outcome-recorder';
 import { DeliveryWorker } from '../../shared/dispatch/worker';
 import type { Webhook, WebhookWithCredentials } from '../../shared/webhooks/model';
 
@@ -44,26 +45,26 @@ function harness(answer: AttemptOutcome) {
   const recorded: AttemptOutcomeChange[] = [];
   const disabled: string[] = [];
   const failing: { deliveryId: string; disablesAt: string }[] = [];
-  const deliveries = {
+  const outcomes: DeliveryOutcomes = {
     recordAttempt: async (d: Delivery, attempt: Attempt, next: AttemptOutcomeChange) => {
       recorded.push(next);
       return { ...d, status: next.status, attemptCount: attempt.number, attempts: [...d.attempts, attempt] };
     },
-  } as unknown as DeliveryStore;
+    finishUnsent: async () => undefined,
+  };
   const worker = new DeliveryWorker({
-    deliveries,
     send: async () => answer,
     disableWebhook: async (_w: Webhook, reason: string) => void disabled.push(reason),
     announceFailing: async (_w, d, notice) => void failing.push({ deliveryId: d.id, disablesAt: notice.disablesAt }),
     settings: { retryDelaysSeconds: [100], retryWindowSeconds: WINDOW_SECONDS, allowPrivateTargets: false },
     now: () => new Date(clock),
   });
-  return { worker, recorded, disabled, failing, at: (ms: number) => (clock = arrivedAt + ms) };
+  return { attempt: (d: Delivery) => worker.attempt(webhook, d, outcomes), recorded, disabled, failing, at: (ms: number) => (clock = arrivedAt + ms) };
 }
 
 it('410 Gone fails the delivery and disables the webhook at once, with that reason', async () => {
   const h = harness({ ok: false, statusCode: 410, durationMs: 3, error: 'HTTP 410' });
-  const result = await h.worker.attempt(webhook, delivery());
+  const result = await h.attempt(delivery());
   expect(result).toMatchObject({ action: 'done', disabledWebhook: true });
   expect(h.recorded).toEqual([{ status: 'FAILED', statusReason: 'the listener answered 410 Gone' }]);
   expect(h.disabled).toEqual(['delivery msg_1 failed: the listener answered 410 Gone']);
@@ -75,7 +76,7 @@ it('announces WEBHOOK_FAILING once, at the first attempt at or past half of the 
   for (const ms of [0, 100_000, 400_000, 500_000, 600_000, 700_000]) {
     h.at(ms);
     const before = current;
-    await h.worker.attempt(webhook, before);
+    await h.attempt(before);
     current = { ...before, attemptCount: before.attemptCount + 1, attempts: [...before.attempts, { number: before.attemptCount + 1, at: new Date(arrivedAt + ms).toISOString(), durationMs: 3 }] };
   }
   expect(h.failing).toEqual([{ deliveryId: 'msg_1', disablesAt: new Date(arrivedAt + WINDOW_SECONDS * 1000).toISOString() }]);
@@ -84,5 +85,5 @@ it('announces WEBHOOK_FAILING once, at the first attempt at or past half of the 
 
 it('a 503 with Retry-After is retried, not given up', async () => {
   const h = harness({ ok: false, statusCode: 503, durationMs: 3, error: 'HTTP 503', retryAfterSeconds: 200 });
-  expect(await h.worker.attempt(webhook, delivery())).toMatchObject({ action: 'retry', delaySeconds: 100 });
+  expect(await h.attempt(delivery())).toMatchObject({ action: 'retry', delaySeconds: 100 });
 });
