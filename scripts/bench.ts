@@ -367,6 +367,12 @@ function itemKinds(input: Record<string, unknown>): string {
   }
   if (input.Key) return kind((input.Key as Key)?.sk);
   if (input.Item) return kind((input.Item as Key)?.sk);
+  // BatchWriteItem: the first request's item names the batch.
+  const [writes] = Object.values((input.RequestItems ?? {}) as Record<string, unknown>);
+  if (Array.isArray(writes)) {
+    const first = writes[0] as { PutRequest?: { Item?: Key }; DeleteRequest?: { Key?: Key } } | undefined;
+    return kind((first?.PutRequest?.Item ?? first?.DeleteRequest?.Key)?.sk);
+  }
   const values = input.ExpressionAttributeValues as Record<string, unknown> | undefined;
   if (values?.[':prefix'] !== undefined) return kind(values[':prefix']);
   return String(input.IndexName ?? '');

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HealthCounters } from '../../shared/deliveries/health';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import type { Doorbell } from '../../shared/deliveries/model';
@@ -321,9 +322,69 @@ describe('draining a webhook backlog', () => {
 
     expect(await drainBacklog({ ...drainer(hook), replays }, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 130 });
     expect(sentIds()).toEqual(events.map((e) => e.eventId));
-    expect(await replays.get(hook.id, replay.replayId)).toMatchObject({ queued: 130 });
+    // Every copy's end is counted in the replay's progress, though its record went out in a batch.
+    expect(await replays.get(hook.id, replay.replayId)).toMatchObject({ queued: 130, sent: 130, failed: 0 });
     expect((await replays.get(hook.id, replay.replayId))?.readAfter).toBeUndefined();
     expect((await state.read(hook.id))?.replaysQueuing).toBeUndefined();
+  });
+
+  it('records a page of successes 25 at a time and counts their health once per flush', async () => {
+    const hook = webhook();
+    const events = Array.from({ length: 60 }, (_, i) => event(2000 + i));
+    const ids = await enqueue(hook, ...events);
+    // Every DynamoDB call of the drain, by operation and item kind.
+    const calls = new Map<string, number>();
+    const counted = {
+      send: async (command: { constructor: { name: string }; input: { Key?: { sk?: string } } }) => {
+        // By the key's item kind; Query and BatchWrite here touch only deliveries.
+        const kind = command.input.Key?.sk?.split('#')[0];
+        const name = [command.constructor.name.replace(/Command$/, ''), kind].filter(Boolean).join(' ');
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        return db.send(command as PutCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    // Mid-hour: the flushes all count into one hour's slot.
+    const midHour = new Date(Date.UTC(2026, 10, 30, 10, 30));
+    const health = new HealthCounters(counted, tableName);
+    const deps: DrainDependencies = {
+      ...drainer(hook),
+      deliveries: new DeliveryStore(counted, tableName, 30),
+      state: new BacklogStateStore(counted, tableName, { ring: async () => undefined }),
+      worker: new DeliveryWorker({ send: sendWebhook, disableWebhook: async () => undefined, settings, now: () => midHour }),
+      health,
+    };
+
+    expect(await drainBacklog(deps, doorbellOf(hook), receipt(), () => true)).toEqual({ outcome: 'drained', attempted: 60 });
+    const drainCalls = Object.fromEntries(calls);
+    expect(sentIds()).toEqual(events.map((e) => e.eventId));
+    for (const id of ids) expect(await deliveries.get(hook.id, id)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1, attempts: [{ number: 1, statusCode: 202 }] });
+    expect(await health.read(hook.id, midHour)).toMatchObject({ attempts24h: 60, succeeded24h: 60 });
+
+    // Two pages (50, then the short one of 10): BatchWriteItem at 25, 50 and the page's end; one
+    // health update per flush, and one more as the first count of the hour starts its slot.
+    expect(drainCalls).toEqual({ Query: 2, BatchWrite: 3, 'Update HEALTH': 4, 'Update BACKLOG': 2 });
+  });
+
+  it('records what it sent before an error goes up, so the next drain sends only the rest', async () => {
+    const hook = webhook();
+    const ids = await enqueue(hook, event(1), event(2), event(3));
+    let sends = 0;
+    const deps: DrainDependencies = {
+      ...drainer(hook),
+      worker: new DeliveryWorker({
+        send: async (request, options) => {
+          if (++sends === 3) throw new Error('the function is out of memory');
+          return sendWebhook(request, options);
+        },
+        disableWebhook: async () => undefined,
+        settings,
+      }),
+    };
+    await expect(drainBacklog(deps, doorbellOf(hook), receipt(), () => true)).rejects.toThrow('out of memory');
+    expect((await Promise.all(ids.map((id) => deliveries.get(hook.id, id)))).map((d) => d?.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'PENDING']);
+
+    await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
+    expect(sentIds()).toEqual(['evt-1', 'evt-2', 'evt-3']);
   });
 
   it('releases held deliveries still within the retry window, in order, and skips older ones with the reason', async () => {
