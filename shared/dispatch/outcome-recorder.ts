@@ -12,9 +12,10 @@ import { WRITE_BATCH } from '../storage/batch-write';
  * give-up, a delivery ended unsent) is written at once, conditionally, after the buffer.
  *
  * The buffered puts are unconditional: only one drain of a webhook runs at a time (the doorbell is
- * its FIFO group's one message), so nothing else moves these deliveries meanwhile. A crash before
- * the flush loses only the records: the page is sent again by the next drain — at-least-once, as
- * promised, and listeners dedupe on `webhook-id`.
+ * its FIFO group's one message), so no other drain moves these deliveries meanwhile (a redeliver of
+ * one being sent asks for what the put records: it was sent). A crash before the flush loses only
+ * the records: the next drain sends the page again — at-least-once, as promised, and listeners
+ * dedupe on `webhook-id`.
  */
 export interface OutcomeRecorderDependencies {
   readonly deliveries: Pick<DeliveryStore, 'recordAttempt' | 'finishUnsent' | 'putAll'>;
@@ -60,7 +61,8 @@ export class OutcomeRecorder implements DeliveryOutcomes {
 
   /**
    * Writes what is buffered: the successes' records, then the replay copies among them, then the
-   * attempts' health counts. A failed write keeps what it did not get to for the next flush.
+   * attempts' health counts. Records that fail to be written stay buffered, with the counts, for
+   * the next flush (the drain makes one more before its error goes up).
    */
   async flush(): Promise<void> {
     const written = this.succeeded;
