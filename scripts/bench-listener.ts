@@ -6,7 +6,8 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
  * every POST with 200 on a keep-alive connection and measures, from the `sentAt` (epoch ms) the
  * producer put in each event's data, how long the event took to arrive. It also checks what a
  * benchmark must not hide: duplicate deliveries, per-webhook order (the `seq` in the data) and
- * the signature of each webhook's first request. Driven by the parent over IPC.
+ * the signature of each webhook's first request. Driven by the parent over IPC; its one argument is
+ * how many ms it waits before answering (0: at once).
  */
 export type ListenerCommand =
   | { readonly type: 'reset' }
@@ -34,6 +35,7 @@ interface DeliveryBody {
   events?: { eventName?: string; data?: { sentAt?: number; seq?: number } }[];
 }
 
+const answerAfterMs = Number(process.argv[2] ?? 0);
 let secrets = new Map<string, StandardWebhook>();
 let state = fresh();
 
@@ -88,8 +90,12 @@ const server = createServer((req, res) => {
         s.badSignatures++;
       }
     }
-    res.writeHead(200, { 'content-length': '0' });
-    res.end();
+    const answer = () => {
+      res.writeHead(200, { 'content-length': '0' });
+      res.end();
+    };
+    if (answerAfterMs > 0) setTimeout(answer, answerAfterMs);
+    else answer();
   });
   res.on('close', () => s.inFlight--);
 });

@@ -29,7 +29,7 @@ import { EVENT_SOURCE } from '../shared/events/sources';
  *
  *   npm run bench -- [--events 20000] [--producers 4] [--paced-seconds 20] [--paced-load 0.5]
  *                    [--delivery-concurrency 8] [--router-concurrency 4] [--stall-seconds 60] [--sparse-events 200]
- *                    [--omit-timestamp] [--event-bytes 1024] [--journal on|off]
+ *                    [--omit-timestamp] [--event-bytes 1024] [--journal on|off] [--listener-ms 0]
  *
  * Events carry their `timestamp`, as ALM producers send it; `--omit-timestamp` leaves it out, so the
  * router fills it in (and pins it to the eventId: one more small write per event).
@@ -61,6 +61,8 @@ interface Options {
   readonly omitTimestamp: boolean;
   /** Whether the queues journal their messages to disk, as `npm start` does (off: in memory only). */
   readonly journal: boolean;
+  /** How long the listener takes to answer: a slow one lets each webhook's backlog build, so drains send pages. */
+  readonly listenerMs: number;
 }
 
 function parseOptions(): Options {
@@ -77,6 +79,7 @@ function parseOptions(): Options {
       'sparse-events': { type: 'string', default: '200' },
       'event-bytes': { type: 'string', default: '1024' },
       journal: { type: 'string', default: 'on' },
+      'listener-ms': { type: 'string', default: '0' },
     },
   });
   // The runtime's own defaults (and DELIVERY_CONCURRENCY / ROUTER_CONCURRENCY from the environment).
@@ -101,6 +104,7 @@ function parseOptions(): Options {
     omitTimestamp: values['omit-timestamp'] ?? false,
     eventBytes: whole('event-bytes', values['event-bytes'], 1024, 0),
     journal: values.journal === 'on',
+    listenerMs: whole('listener-ms', values['listener-ms'], 0, 0),
   };
 }
 
@@ -121,8 +125,8 @@ class Listener {
     });
   }
 
-  static async start(): Promise<Listener> {
-    const child = fork(join(__dirname, 'bench-listener.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static async start(answerAfterMs: number): Promise<Listener> {
+    const child = fork(join(__dirname, 'bench-listener.ts'), [String(answerAfterMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the listener exited (${code}) before it was ready`)));
@@ -485,7 +489,7 @@ async function main(): Promise<number> {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'lms-webhooks-bench-'));
   atStop(() => rm(dataDir, { recursive: true, force: true }));
 
-  const listener = await Listener.start();
+  const listener = await Listener.start(options.listenerMs);
   atStop(() => listener.stop());
   const pid = listener.child.pid!;
 
@@ -669,7 +673,7 @@ function report(r: Report): void {
     `machine: ${cpus.length} cores (${cpus[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${fmt(r.loadAtStart, 2)} at start`,
   );
   console.log(
-    `settings: ROUTER_CONCURRENCY ${r.options.routerConcurrency}, DELIVERY_CONCURRENCY ${r.options.deliveryConcurrency}, ${r.options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}, queue journal ${r.options.journal ? 'on' : 'off'}\n`,
+    `settings: ROUTER_CONCURRENCY ${r.options.routerConcurrency}, DELIVERY_CONCURRENCY ${r.options.deliveryConcurrency}, ${r.options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}, queue journal ${r.options.journal ? 'on' : 'off'}, listener answers after ${r.options.listenerMs} ms\n`,
   );
   const rows: [string, string][] = [
     ['deliveries/s end to end', `${fmt(r.perSecond)} (${fmt(n)} in ${fmt(r.seconds, 1)} s; all put after ${fmt(r.putSeconds, 1)} s)`],
