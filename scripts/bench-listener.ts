@@ -6,12 +6,13 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
  * every POST with 200 on a keep-alive connection and measures, from the `sentAt` (epoch ms) the
  * producer put in each event's data, how long the event took to arrive. It also checks what a
  * benchmark must not hide: duplicate deliveries, per-webhook order (the `seq` in the data) and
- * the signature of each webhook's first request. Driven by the parent over IPC; its one argument is
- * how many ms it waits before answering (0: at once).
+ * the signature of each webhook's first request. Driven by the parent over IPC, which may also make
+ * it answer late.
  */
 export type ListenerCommand =
   | { readonly type: 'reset' }
   | { readonly type: 'secrets'; readonly secrets: Record<string, string> }
+  | { readonly type: 'answer-after'; readonly ms: number }
   | { readonly type: 'stats'; readonly id: number; readonly latencies?: boolean };
 
 export interface ListenerStats {
@@ -35,7 +36,7 @@ interface DeliveryBody {
   events?: { eventName?: string; data?: { sentAt?: number; seq?: number } }[];
 }
 
-const answerAfterMs = Number(process.argv[2] ?? 0);
+let answerAfterMs = 0;
 let secrets = new Map<string, StandardWebhook>();
 let state = fresh();
 
@@ -104,6 +105,9 @@ process.on('message', (command: ListenerCommand) => {
   switch (command.type) {
     case 'reset':
       state = fresh();
+      break;
+    case 'answer-after':
+      answerAfterMs = command.ms;
       break;
     case 'secrets':
       secrets = new Map(Object.entries(command.secrets).map(([group, secret]) => [group, new StandardWebhook(secret)]));
