@@ -89,7 +89,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
     // The backlog's end with a replay still being queued: queue its next page, and go on.
     const replaying = state.replaysQueuing?.[0];
     if (change === undefined && page.length < pageSize && replaying !== undefined && deps.replays && hasTime()) {
-      await deps.replays.continueFor(doorbell.webhookId, replaying, hasTime);
+      await deps.replays.continueFor(doorbell.accountId, doorbell.webhookId, replaying, hasTime);
       change = { kind: 'advance' };
     }
     // A short page is the backlog's end.

@@ -1,10 +1,10 @@
-import type { DeliveryBacklog } from '../deliveries/backlog';
+import type { BacklogStateStore, BacklogWrite, DeliveryBacklog } from '../deliveries/backlog';
 import { unsentFor } from '../deliveries/held';
 import type { AccountWebhooksCache } from '../webhooks/cache';
 import type { Webhook } from '../webhooks/model';
 import { eventInfoFor, type LmsEvent } from '../events/envelope';
 import type { EventPins } from './event-pins';
-import { sequenceOf, validateProducerEvent } from './producer-event';
+import { orderingKey, sequenceOf, validateProducerEvent } from './producer-event';
 import type { RejectedEventStore } from './rejected-store';
 
 /** Where batch-kind events wait for the scheduled aggregator. */
@@ -14,7 +14,9 @@ export interface PendingSink {
 
 export interface RouterDependencies {
   readonly webhooks: AccountWebhooksCache;
-  readonly backlog: Pick<DeliveryBacklog, 'enqueue'>;
+  readonly backlog: Pick<DeliveryBacklog, 'write'>;
+  /** Where a batch's writes are counted and doorbells rung: once per account per batch. */
+  readonly state: Pick<BacklogStateStore, 'recordWrites'>;
   readonly pending: PendingSink;
   readonly rejected: RejectedEventStore;
   readonly pins: Pick<EventPins, 'pin'>;
@@ -23,7 +25,15 @@ export interface RouterDependencies {
 
 export type RouteResult =
   | { readonly outcome: 'rejected'; readonly reason: string }
-  | { readonly outcome: 'routed'; readonly eventId: string; readonly deliveries: number; readonly pending: number };
+  | {
+      readonly outcome: 'routed';
+      readonly eventId: string;
+      readonly deliveries: number;
+      readonly pending: number;
+      readonly accountId: number;
+      /** Deliveries due to be sent: their webhooks' backlog states still have to record them. */
+      readonly writes: readonly BacklogWrite[];
+    };
 
 /**
  * Ingest: one producer event → one delivery per subscribed webhook that is active (sent) or
@@ -32,6 +42,45 @@ export type RouteResult =
  */
 export class EventRouter {
   constructor(private readonly deps: RouterDependencies) {}
+
+  /**
+   * Routes an ingest batch: each account's events one after another in record order, so they are
+   * written for its webhooks in the order they arrived, accounts in parallel; then each account's
+   * writes are recorded in its backlog state with one update, which rings the doorbells of
+   * webhooks that had none out. A record's result waits for its account's update: a record fails
+   * when its routing or that update failed (the retry repeats both; every step is idempotent).
+   */
+  routeBatch(records: readonly { readonly id: string; readonly body: string }[]): Map<string, Promise<RouteResult>> {
+    const byAccount = new Map<string, (typeof records)[number][]>();
+    for (const record of records) {
+      const key = orderingKey(record.body);
+      byAccount.set(key, [...(byAccount.get(key) ?? []), record]);
+    }
+    const results = new Map<string, Promise<RouteResult>>();
+    for (const accountRecords of byAccount.values()) {
+      const routed: Promise<RouteResult>[] = [];
+      let tail: Promise<unknown> = Promise.resolve();
+      for (const record of accountRecords) {
+        const run = tail.catch(() => undefined).then(() => this.route(record.body));
+        routed.push(run);
+        tail = run;
+      }
+      const recorded = Promise.allSettled(routed).then((outcomes) => this.recordWrites(outcomes));
+      recorded.catch(() => undefined);
+      accountRecords.forEach((record, i) => results.set(record.id, routed[i]!.then(async (result) => (await recorded, result))));
+    }
+    return results;
+  }
+
+  private async recordWrites(outcomes: readonly PromiseSettledResult<RouteResult>[]): Promise<void> {
+    const writes = new Map<number, BacklogWrite[]>();
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'fulfilled' || outcome.value.outcome !== 'routed') continue;
+      const { accountId, writes: written } = outcome.value;
+      writes.set(accountId, [...(writes.get(accountId) ?? []), ...written]);
+    }
+    await Promise.all([...writes].map(([accountId, written]) => this.deps.state.recordWrites(accountId, written)));
+  }
 
   async route(body: string): Promise<RouteResult> {
     const validation = validateProducerEvent(body);
@@ -51,18 +100,19 @@ export class EventRouter {
     const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status !== 'INACTIVE' && w.events.includes(event.eventName));
     if (kind === 'batch') {
       await Promise.all(subscribed.map((webhook) => this.deps.pending.add(webhook, event)));
-      return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: subscribed.length };
+      return { outcome: 'routed', eventId: event.eventId, deliveries: 0, pending: subscribed.length, accountId, writes: [] };
     }
     if (pinning) {
       const timestamp = await pinning;
       event = { ...event, timestamp, ...(validation.eventInfoFilled && { eventInfo: eventInfoFor(timestamp, sequenceOf(event.eventId)) }) };
     }
-    await Promise.all(
-      subscribed.map((webhook) =>
-        this.deps.backlog.enqueue({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt, ...heldFor(webhook) }),
-      ),
+    const written = await Promise.all(
+      subscribed.map(async (webhook) => {
+        const write = await this.deps.backlog.write({ webhook, events: [event], kind: 'realtime', idempotencyKey: `event:${event.eventId}`, arrivedAt, ...heldFor(webhook) });
+        return write.due ? [{ webhookId: webhook.id, deliveryId: write.deliveryId }] : [];
+      }),
     );
-    return { outcome: 'routed', eventId: event.eventId, deliveries: subscribed.length, pending: 0 };
+    return { outcome: 'routed', eventId: event.eventId, deliveries: subscribed.length, pending: 0, accountId, writes: written.flat() };
   }
 }
 

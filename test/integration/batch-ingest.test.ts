@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PendingStore } from '../../shared/batch/pending-store';
-import type { DeliveryBacklog } from '../../shared/deliveries/backlog';
+import type { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { EventPins } from '../../shared/ingest/event-pins';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
 import { EventRouter } from '../../shared/ingest/router';
@@ -29,6 +29,7 @@ beforeAll(async () => {
     webhooks: new AccountWebhooksCache(webhooks),
     // Batch events never reach the delivery backlog at ingest.
     backlog: {} as DeliveryBacklog,
+    state: {} as BacklogStateStore,
     pending: store,
     rejected,
     pins: new EventPins(db, tableName),
