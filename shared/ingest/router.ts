@@ -49,6 +49,8 @@ export class EventRouter {
    * writes are recorded in its backlog state with one update, which rings the doorbells of
    * webhooks that had none out. A record's result waits for its account's update: a record fails
    * when its routing or that update failed (the retry repeats both; every step is idempotent).
+   * Every webhook write the API answered before these events were put applies to them: each
+   * account's cached webhooks are checked against its version, read for the whole batch at once.
    */
   routeBatch(records: readonly { readonly id: string; readonly body: string }[]): Map<string, Promise<RouteResult>> {
     const byAccount = new Map<string, (typeof records)[number][]>();
@@ -56,6 +58,7 @@ export class EventRouter {
       const key = orderingKey(record.body);
       byAccount.set(key, [...(byAccount.get(key) ?? []), record]);
     }
+    this.deps.webhooks.newBatch([...byAccount.keys()].map(Number).filter((id) => Number.isSafeInteger(id) && id > 0));
     const results = new Map<string, Promise<RouteResult>>();
     for (const accountRecords of byAccount.values()) {
       const routed: Promise<RouteResult>[] = [];

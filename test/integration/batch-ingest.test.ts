@@ -46,7 +46,7 @@ const pendingIds = async (webhookId: string) => (await store.read(webhookId, { l
 describe('batch events at ingest', () => {
   it('are kept pending for each subscribed active webhook only, once however often they arrive', async () => {
     const message = busMessage('LEARNER_PROGRESS', { accountId, eventId: 'progress-1', timestamp: 1767225600123, data: progress });
-    expect(await router.route(message)).toEqual({ outcome: 'routed', eventId: 'progress-1', deliveries: 0, pending: 1 });
+    expect(await router.route(message)).toEqual({ outcome: 'routed', eventId: 'progress-1', deliveries: 0, pending: 1, accountId, writes: [] });
     await router.route(message);
 
     const [stored] = (await store.read(subscribed.id, { limit: 10 })).items;
