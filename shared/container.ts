@@ -49,7 +49,7 @@ export const pendingStore = /* @__PURE__ */ lazy(() => new PendingStore(dynamoDb
 
 export const doorbells = /* @__PURE__ */ lazy(() => new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL'), settings().DELIVERY_DLQ_URL));
 
-export const backlogState = /* @__PURE__ */ lazy(() => new BacklogStateStore(dynamoDb(), settings().TABLE_NAME, doorbells()));
+export const backlogState = /* @__PURE__ */ lazy(() => new BacklogStateStore(dynamoDb(), settings().TABLE_NAME, doorbells(), async (accountId) => (await webhookStore().listAll(accountId)).map((w) => w.id)));
 
 export const backlog = /* @__PURE__ */ lazy(() => new DeliveryBacklog(deliveryStore(), backlogState()));
 

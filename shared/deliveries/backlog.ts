@@ -1,8 +1,9 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LmsEvent } from '../events/envelope';
+import { createHash } from 'node:crypto';
 import { derivedId } from '../ids';
 import { queryShards, shardOf } from '../storage/sharded-index';
-import { backlogAttribute, backlogKeys, backlogStateKey, type BacklogField } from '../storage/table';
+import { backlogAttribute, backlogKeys, backlogStateKey, backlogWebhookKey, type BacklogField } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
 import type { Delivery, DeliveryKind } from './model';
 import type { DoorbellQueue } from './queue';
@@ -12,7 +13,7 @@ import type { DeliveryStore, UnsentStatus } from './store';
  * Each webhook's backlog is its `DELIVERY#` items from a cursor on; the queue only wakes a webhook
  * up. The backlog states of an account's webhooks share one small item (`ACCOUNT#<id>` /
  * `BACKLOG`), so the router records a whole ingest batch with one update per account, however
- * many of its webhooks the batch wrote to. Per webhook (attribute `<field>#<webhookId>`):
+ * many of its webhooks the batch wrote to. Per webhook (attribute `<field>#<last 16 characters of its id>`):
  * - `c` (the cursor): the sort-key bound below which every delivery is finished, so a drain never
  *   reads the finished log to find the head. A writer whose delivery sorts below it (a late event,
  *   a redeliver) lowers it.
@@ -21,8 +22,8 @@ import type { DeliveryStore, UnsentStatus } from './store';
  * - `k`: when the doorbell should next be answered (a held retry, or the drain's last step).
  * - `s`: counts writes; a drain moves the cursor or clears the doorbell only if no write came since
  *   it looked, so an event written while a drain runs is never passed over or stranded.
- * - `p`: `<receives> <messageId>` of the doorbell receive that last recorded progress, from which a
- *   drain that keeps crashing is recognised.
+ * - `p`: `<receives> <tag>` of the doorbell receive that last recorded progress (the tag: a hash of
+ *   its message id), from which a drain that keeps crashing is recognised.
  * - `q`: replays of a time range still being queued, a page whenever the backlog runs dry.
  * Per account: `writes` counts router writes, and the GSI keys `DOORBELL#<shard>` / a time at or
  * before the earliest due doorbell of the account, while any is rung: the sweeper finds overdue
@@ -41,7 +42,8 @@ export interface BacklogState {
   readonly rungAt?: string;
   /** ISO time the doorbell should next be answered (a held retry, or the drain's last step). */
   readonly wakeAt?: string;
-  readonly progressMessage?: string;
+  /** `progressTag` of the doorbell message that last recorded progress, and its receive count then. */
+  readonly progressTag?: string;
   readonly progressReceives?: number;
   /** Replays whose range is not all queued yet: the drain queues more when the backlog runs dry (see ./replay.ts). */
   readonly replaysQueuing?: readonly string[];
@@ -81,6 +83,8 @@ export class BacklogStateStore {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly queue: Pick<DoorbellQueue, 'ring'>,
+    /** An account's webhook ids: the sweeper names a webhook to ring from its key in the state item. */
+    private readonly webhookIds: (accountId: number) => Promise<readonly string[]>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -157,7 +161,7 @@ export class BacklogStateStore {
     const { webhookId, accountId } = before;
     const now = this.now();
     const names: Record<string, string> = { '#s': name('s', webhookId), '#p': name('p', webhookId), '#r': name('r', webhookId), '#k': name('k', webhookId) };
-    const values: Record<string, unknown> = { ':progress': `${progress.receiveCount} ${progress.messageId}` };
+    const values: Record<string, unknown> = { ':progress': `${progress.receiveCount} ${progressTag(progress.messageId)}` };
     const sets = ['#p = :progress'];
     if (cursor !== undefined) {
       names['#c'] = name('c', webhookId);
@@ -225,22 +229,27 @@ export class BacklogStateStore {
   private async sweepAccount(accountId: number, nowMs: number, overdueMs: number): Promise<AccountSweep> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: backlogStateKey(accountId), ConsistentRead: true }));
     if (!Item) return { due: 0, rungAgain: 0 };
-    const rung = rungWebhooks(Item).map((webhookId) => stateFromItem(Item, accountId, webhookId));
     const dues = new Map<string, { rungAt: number; wakeAt?: number }>();
     let due = 0;
     let rungAgain = 0;
     let oldestDue: number | undefined;
-    for (const state of rung) {
-      const rungAt = Date.parse(state.rungAt!);
-      const wakeAt = state.wakeAt === undefined ? undefined : Date.parse(state.wakeAt);
+    let ids: Promise<readonly string[]> | undefined;
+    for (const key of rungWebhookKeys(Item)) {
+      const rungAt = Number(Item[`r#${key}`]);
+      const wake = Item[`k#${key}`];
+      const wakeAt = typeof wake === 'number' ? wake : undefined;
       const dueAt = wakeAt ?? rungAt;
-      dues.set(state.webhookId, { rungAt, ...(wakeAt !== undefined && { wakeAt }) });
+      dues.set(key, { rungAt, ...(wakeAt !== undefined && { wakeAt }) });
       if (dueAt > nowMs) continue;
       due++;
       oldestDue = Math.min(oldestDue ?? dueAt, dueAt);
-      if (dueAt <= nowMs - overdueMs && (await this.ringAgain(accountId, state.webhookId, rungAt, wakeAt, nowMs))) {
+      if (dueAt > nowMs - overdueMs) continue;
+      ids ??= this.webhookIds(accountId);
+      const webhookId = (await ids).find((id) => backlogWebhookKey(id) === key);
+      // A webhook deleted meanwhile: its fields went with it, or go at the next write.
+      if (webhookId !== undefined && (await this.ringAgain(accountId, webhookId, rungAt, wakeAt, nowMs))) {
         rungAgain++;
-        dues.set(state.webhookId, { rungAt, wakeAt: nowMs });
+        dues.set(key, { rungAt, wakeAt: nowMs });
       }
     }
     await this.reindex(accountId, Item, dues);
@@ -279,9 +288,9 @@ export class BacklogStateStore {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':writes': item.writes ?? 0 };
     const conditions = ['writes = :writes'];
-    [...dues].forEach(([webhookId, { rungAt, wakeAt }], i) => {
-      names[`#r${i}`] = name('r', webhookId);
-      names[`#k${i}`] = name('k', webhookId);
+    [...dues].forEach(([key, { rungAt, wakeAt }], i) => {
+      names[`#r${i}`] = `r#${key}`;
+      names[`#k${i}`] = `k#${key}`;
       values[`:r${i}`] = rungAt;
       conditions.push(`#r${i} = :r${i}`);
       if (wakeAt === undefined) conditions.push(`attribute_not_exists(#k${i})`);
@@ -368,7 +377,7 @@ export function stateFromItem(item: Record<string, unknown>, accountId: number, 
   const wakeAt = field('k');
   const progress = field('p');
   const replays = field('q');
-  const [receives, ...message] = typeof progress === 'string' ? progress.split(' ') : [];
+  const [receives, ...tag] = typeof progress === 'string' ? progress.split(' ') : [];
   return {
     webhookId,
     accountId,
@@ -376,17 +385,21 @@ export function stateFromItem(item: Record<string, unknown>, accountId: number, 
     ...(typeof cursor === 'string' && { cursor }),
     ...(typeof rungAt === 'number' && { rungAt: new Date(rungAt).toISOString() }),
     ...(typeof wakeAt === 'number' && { wakeAt: new Date(wakeAt).toISOString() }),
-    ...(message.length > 0 && { progressMessage: message.join(' '), progressReceives: Number(receives) }),
+    ...(tag.length > 0 && { progressTag: tag.join(' '), progressReceives: Number(receives) }),
     ...(replays instanceof Set && replays.size > 0 && { replaysQueuing: [...(replays as Set<string>)].sort() }),
   };
 }
 
-/** The webhooks of an account's backlog item whose doorbell is rung. */
-function rungWebhooks(item: Record<string, unknown>): string[] {
-  const prefix = name('r', '');
+/** The keys of the webhooks in an account's backlog item whose doorbell is rung. */
+function rungWebhookKeys(item: Record<string, unknown>): string[] {
   return Object.keys(item)
-    .filter((attribute) => attribute.startsWith(prefix))
-    .map((attribute) => attribute.slice(prefix.length));
+    .filter((attribute) => attribute.startsWith('r#'))
+    .map((attribute) => attribute.slice('r#'.length));
+}
+
+/** A doorbell message's short tag: enough to tell one message from another in a few bytes. */
+export function progressTag(messageId: string): string {
+  return createHash('sha256').update(messageId).digest('base64url').slice(0, 8);
 }
 
 /** The cursor just past a finished delivery: ids have one length, so `<id>.` sorts below every later id. */

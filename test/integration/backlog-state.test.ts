@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import type { Doorbell } from '../../shared/deliveries/model';
 import { DeliveryStore } from '../../shared/deliveries/store';
@@ -11,6 +11,8 @@ import { backlogStateKey } from '../../shared/storage/table';
 import { AccountWebhooksCache } from '../../shared/webhooks/cache';
 import { WebhookStore } from '../../shared/webhooks/store';
 import { freshTable, webhookFixture } from './support/batch';
+import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids';
 
 /**
  * The backlog states of an account's webhooks share one item: an ingest batch costs one state
@@ -29,8 +31,8 @@ async function setUp(now: () => Date = () => new Date()) {
   const { db, tableName, calls } = await freshTable();
   const rung: Doorbell[] = [];
   const deliveries = new DeliveryStore(db, tableName, 30, now);
-  const state = new BacklogStateStore(db, tableName, { ring: async (doorbell) => void rung.push(doorbell) }, now);
   const webhooks = new WebhookStore(db, tableName);
+  const state = new BacklogStateStore(db, tableName, { ring: async (doorbell) => void rung.push(doorbell) }, async (accountId) => (await webhooks.listAll(accountId)).map((w) => w.id), now);
   const router = new EventRouter({
     webhooks: new AccountWebhooksCache(webhooks),
     backlog: new DeliveryBacklog(deliveries, state, now),
@@ -71,11 +73,27 @@ it('an ingest batch for 2 accounts × 5 webhooks: one state update per account, 
   expect(rung).toHaveLength(10);
 });
 
+it("an account's state item with 5 webhooks rung, held and with cursors (no replay running) stays within 1 KB: each write of it is 1 write unit", async () => {
+  const { db, tableName, state } = await setUp();
+  const hooks = Array.from({ length: 5 }, () => webhookFixture({ accountId: 5005, id: newId('wh') }));
+  await state.recordWrites(5005, hooks.map((hook) => ({ webhookId: hook.id, deliveryId: newId('msg') })));
+  for (const hook of hooks) {
+    const before = (await state.read(5005, hook.id))!;
+    await state.save(before, `${newId('msg')}.`, { kind: 'hold', wakeAt: new Date(Date.now() + 300_000).toISOString() }, { messageId: randomUUID(), receiveCount: 123 });
+  }
+  await state.recordWrites(5005, hooks.map((hook) => ({ webhookId: hook.id, deliveryId: newId('msg') })));
+  const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: backlogStateKey(5005), ConsistentRead: true }));
+  // A put is billed by the item's size, as every update of it is.
+  const { ConsumedCapacity } = await db.send(new PutCommand({ TableName: tableName, Item, ReturnConsumedCapacity: 'TOTAL' }));
+  expect(ConsumedCapacity?.CapacityUnits).toBe(1);
+});
+
 it('the sweeper re-rings a lost doorbell of an account whose other webhook is held for an hour, and one rung after that hold', async () => {
   let clock = Date.UTC(2026, 0, 1);
   const now = () => new Date(clock);
-  const { db, tableName, rung, state } = await setUp(now);
+  const { db, tableName, rung, state, webhooks } = await setUp(now);
   const [a, b, c] = [webhookFixture({ accountId: 3003 }), webhookFixture({ accountId: 3003 }), webhookFixture({ accountId: 3003 })];
+  for (const hook of [a, b, c]) await webhooks.create(hook, 5);
   const receipt = { messageId: 'm-1', receiveCount: 1 };
   const sweep = () => sweepDoorbells(state, { overdueAfterSeconds: 240, now });
   const indexTime = async () => (await db.send(new GetCommand({ TableName: tableName, Key: backlogStateKey(3003), ConsistentRead: true }))).Item?.gsi1sk;

@@ -35,7 +35,7 @@ beforeAll(async () => {
     ring: async (doorbell, deduplicationId) => {
       rung.push({ doorbell, deduplicationId });
     },
-  });
+  }, async () => []);
   backlog = new DeliveryBacklog(deliveries, state);
 });
 afterAll(async () => listener.close());

@@ -26,6 +26,7 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
     db,
     tableName,
     { ring: async (doorbell, deduplicationId) => queue.send(doorbell.webhookId, JSON.stringify(doorbell), deduplicationId) },
+    async () => [],
     now,
   );
   const backlog = new DeliveryBacklog(deliveries, state, now);
