@@ -146,3 +146,40 @@ it("a deleted webhook's fields leave its account's backlog state", async () => {
   expect(Object.keys(Item!).filter((name) => name.includes(gone.id))).toEqual([]);
   expect(await state.read(4004, kept.id)).toMatchObject({ seq: 1 });
 });
+
+it("a batch writes each webhook's deliveries in record order, different webhooks' in parallel", async () => {
+  const { db, tableName, webhooks } = await setUp();
+  const [first, second] = [webhookFixture({ accountId: 6006, events: ['COURSE_ENROLLMENT'] }), webhookFixture({ accountId: 6006, events: ['COURSE_COMPLETED'] })];
+  for (const hook of [first, second]) await webhooks.create(hook, 5);
+  const written: string[] = [];
+  let inFlight = 0;
+  let peakInFlight = 0;
+  const router = new EventRouter({
+    webhooks: new AccountWebhooksCache(webhooks),
+    backlog: {
+      // Earlier events take longer to write: only ordering by webhook keeps them first.
+      write: async (input) => {
+        peakInFlight = Math.max(peakInFlight, ++inFlight);
+        const eventId = input.events[0]!.eventId;
+        await new Promise((resolve) => setTimeout(resolve, 40 - 10 * Number(eventId.slice(-1))));
+        written.push(`${input.webhook.id === first.id ? 'first' : 'second'}:${eventId}`);
+        inFlight--;
+        return { deliveryId: `msg_${eventId}`, duplicate: false, due: true };
+      },
+    },
+    state: { recordWrites: async () => undefined },
+    pending: new PendingStore(db, tableName),
+    rejected: new RejectedEventStore(db, tableName),
+    pins: new EventPins(db, tableName),
+  });
+  const records = [1, 2, 3].flatMap((n) => [
+    { id: `a${n}`, body: busMessage(6006, 'COURSE_ENROLLMENT', `enrol-${n}`, 1_767_225_600_000 + n) },
+    { id: `b${n}`, body: busMessage(6006, 'COURSE_COMPLETED', `done-${n}`, 1_767_225_600_000 + n) },
+  ]);
+
+  await Promise.all(router.routeBatch(records).values());
+
+  expect(written.filter((w) => w.startsWith('first:'))).toEqual(['first:enrol-1', 'first:enrol-2', 'first:enrol-3']);
+  expect(written.filter((w) => w.startsWith('second:'))).toEqual(['second:done-1', 'second:done-2', 'second:done-3']);
+  expect(peakInFlight).toBe(2);
+});
