@@ -667,6 +667,7 @@ function report(r: Report): void {
   );
   const rows: [string, string][] = [
     ['deliveries/s end to end', `${fmt(r.perSecond)} (${fmt(n)} in ${fmt(r.seconds, 1)} s; all put after ${fmt(r.putSeconds, 1)} s)`],
+    ['put rate (PutEvents → bus → ingest queue)', `${fmt(n / r.putSeconds)} events/s`],
     [`raw baseline, concurrency ${r.baseline.concurrency}`, `${fmt(r.baseline.perSecond)} requests/s (listener latency p50 ${fmt(r.baseline.latency.p50)} ms)`],
     [`raw baseline, concurrency ${r.baselineNarrow.concurrency}`, `${fmt(r.baselineNarrow.perSecond)} requests/s`],
     ['ratio to raw baseline', `${fmt((r.perSecond / r.baseline.perSecond) * 100, 1)}% (${fmt((r.perSecond / r.baselineNarrow.perSecond) * 100, 1)}% of the narrow one)`],
