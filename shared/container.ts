@@ -49,13 +49,13 @@ export const pendingStore = /* @__PURE__ */ lazy(() => new PendingStore(dynamoDb
 
 export const doorbells = /* @__PURE__ */ lazy(() => new DoorbellQueue(sqs(), required('DELIVERY_QUEUE_URL'), settings().DELIVERY_DLQ_URL));
 
-export const backlogState = /* @__PURE__ */ lazy(() => new BacklogStateStore(dynamoDb(), settings().TABLE_NAME, doorbells()));
+export const backlogState = /* @__PURE__ */ lazy(() => new BacklogStateStore(dynamoDb(), settings().TABLE_NAME, doorbells(), async (accountId) => (await webhookStore().listAll(accountId)).map((w) => w.id)));
 
 export const backlog = /* @__PURE__ */ lazy(() => new DeliveryBacklog(deliveryStore(), backlogState()));
 
 export const healthCounters = /* @__PURE__ */ lazy(() => new HealthCounters(dynamoDb(), settings().TABLE_NAME));
 
-export const replays = /* @__PURE__ */ lazy(() => new ReplayStore(dynamoDb(), settings().TABLE_NAME, deliveryStore(), settings().DELIVERY_LOG_TTL_DAYS));
+export const replays = /* @__PURE__ */ lazy(() => new ReplayStore(dynamoDb(), settings().TABLE_NAME, deliveryStore(), backlogState(), settings().DELIVERY_LOG_TTL_DAYS));
 
 /** The console's files ship in the api function's package (see infra/constructs/api.ts); a failed read is retried on the next request. */
 const consoleAssets = /* @__PURE__ */ lazy(() => {
@@ -111,6 +111,7 @@ export const router = /* @__PURE__ */ lazy(
     new EventRouter({
       webhooks: accountWebhooks(),
       backlog: backlog(),
+      state: backlogState(),
       pending: pendingStore(),
       rejected: new RejectedEventStore(dynamoDb(), settings().TABLE_NAME),
       pins: new EventPins(dynamoDb(), settings().TABLE_NAME),
@@ -180,8 +181,8 @@ export const drain = /* @__PURE__ */ lazy((): DrainDependencies => {
     // One read per page of a drain: a webhook switched off a moment ago gets no further request.
     // Its secrets open with the container's cached data key.
     readWebhookAndState: async (accountId, webhookId) => {
-      const { webhook, other } = await webhooks.getWith(accountId, webhookId, backlogStateKey(webhookId));
-      return { ...(webhook && { webhook: await openCredentials(credentialsCipher(), webhook) }), ...(other && { state: stateFromItem(other) }) };
+      const { webhook, other } = await webhooks.getWith(accountId, webhookId, backlogStateKey(accountId));
+      return { ...(webhook && { webhook: await openCredentials(credentialsCipher(), webhook) }), ...(other && { state: stateFromItem(other, accountId, webhookId) }) };
     },
     maxReceivesWithoutProgress: DELIVERY_QUEUE.maxReceivesWithoutProgress,
     replays: replays(),

@@ -54,7 +54,7 @@ export class DeliveryService {
 
   async list(webhook: Webhook, query: { status?: DeliveryStatus; limit: number; nextToken?: string }): Promise<Page<DeliveryView>> {
     // PENDING deliveries are the backlog: all at or above the drain's cursor.
-    const pendingFrom = query.status === 'PENDING' ? (await this.options.backlog().state.read(webhook.id))?.cursor : undefined;
+    const pendingFrom = query.status === 'PENDING' ? (await this.options.backlog().state.read(webhook.accountId, webhook.id))?.cursor : undefined;
     const page = await this.options.repository.list(webhook.id, { ...query, ...(pendingFrom !== undefined && { pendingFrom }) });
     return { ...page, items: page.items.map(toDeliveryView) };
   }
@@ -84,7 +84,7 @@ export class DeliveryService {
     const [held, counts, state] = await Promise.all([
       this.options.held.summary(webhook.id),
       this.options.health.read(webhook.id, now),
-      this.options.backlog().state.read(webhook.id),
+      this.options.backlog().state.read(webhook.accountId, webhook.id),
     ]);
     const { oldestId, ...pending } = await this.options.repository.pendingHead(webhook.id, state?.cursor ?? '');
     const oldest = oldestId !== undefined ? { oldestEventAt: timeOfId(oldestId) } : {};

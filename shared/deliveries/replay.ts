@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { derivedId, idFloor } from '../ids';
-import { keys, backlogStateKey } from '../storage/table';
+import { keys } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
+import type { BacklogStateStore } from './backlog';
 import type { Delivery } from './model';
 import type { DeliveryStore } from './store';
 
@@ -98,6 +99,7 @@ export class ReplayStore {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly repository: Pick<DeliveryStore, 'put'>,
+    private readonly state: Pick<BacklogStateStore, 'addReplay' | 'removeReplay'>,
     private readonly logTtlDays: number,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -183,25 +185,14 @@ export class ReplayStore {
 
   /** Names an unfinished replay in the webhook's backlog state, so its drain queues the rest. */
   async handToDrain(replay: Replay): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: backlogStateKey(replay.webhookId),
-        UpdateExpression: 'SET webhookId = :webhookId, accountId = :accountId ADD replaysQueuing :replay',
-        ExpressionAttributeValues: { ':webhookId': replay.webhookId, ':accountId': replay.accountId, ':replay': new Set([replay.replayId]) },
-      }),
-    );
+    await this.state.addReplay(replay.accountId, replay.webhookId, replay.replayId);
   }
 
   /** The drain's part: the next pages of a replay named in the state item; unnamed once all is queued. */
-  async continueFor(webhookId: string, replayId: string, hasTime: () => boolean): Promise<string | undefined> {
+  async continueFor(accountId: number, webhookId: string, replayId: string, hasTime: () => boolean): Promise<string | undefined> {
     const replay = await this.get(webhookId, replayId);
     const result = replay ? await this.queueMore(replay, hasTime) : undefined;
-    if (!result || result.replay.readAfter === undefined) {
-      await this.db.send(
-        new UpdateCommand({ TableName: this.tableName, Key: backlogStateKey(webhookId), UpdateExpression: 'DELETE replaysQueuing :replay', ExpressionAttributeValues: { ':replay': new Set([replayId]) } }),
-      );
-    }
+    if (!result || result.replay.readAfter === undefined) await this.state.removeReplay(accountId, webhookId, replayId);
     return result?.firstQueuedId;
   }
 

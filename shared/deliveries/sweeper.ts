@@ -12,16 +12,16 @@ export interface SweepReport {
 /**
  * The scheduled safety net: every webhook whose backlog has due work but whose doorbell was not
  * answered within `overdueAfterSeconds` (the message was lost, a drain crashed, a ring failed after
- * its write) gets a new doorbell. Cost: one index Query per shard page when nothing is due.
+ * its write) gets a new doorbell. Cost: one index Query per shard page when nothing is due, and one
+ * read of each account's backlog state that has a due doorbell.
  */
-export async function sweepDoorbells(state: BacklogStateStore, options: { overdueAfterSeconds: number; now?: () => Date }): Promise<SweepReport> {
+export async function sweepDoorbells(state: Pick<BacklogStateStore, 'sweep'>, options: { overdueAfterSeconds: number; now?: () => Date }): Promise<SweepReport> {
   const now = (options.now ?? (() => new Date()))().getTime();
-  const due = await state.dueDoorbells(new Date(now).toISOString());
-  const cutoff = now - options.overdueAfterSeconds * 1000;
-  let rungAgain = 0;
-  for (const doorbell of due) {
-    if (Date.parse(doorbell.wakeAt) <= cutoff && (await state.ringAgain(doorbell))) rungAgain++;
-  }
-  const oldestWake = Math.min(now, ...due.map((d) => Date.parse(d.wakeAt)));
-  return { due: due.length, rungAgain, oldestDueSeconds: Math.floor((now - oldestWake) / 1000) };
+  const accounts = await state.sweep(now, options.overdueAfterSeconds * 1000);
+  const oldest = Math.min(now, ...accounts.map((a) => a.oldestDue ?? now));
+  return {
+    due: accounts.reduce((sum, a) => sum + a.due, 0),
+    rungAgain: accounts.reduce((sum, a) => sum + a.rungAgain, 0),
+    oldestDueSeconds: Math.floor((now - oldest) / 1000),
+  };
 }

@@ -1,4 +1,4 @@
-import { cursorAfter, type BacklogState, type BacklogStateStore, type Progress, type StateChange } from '../deliveries/backlog';
+import { cursorAfter, progressTag, type BacklogState, type BacklogStateStore, type Progress, type StateChange } from '../deliveries/backlog';
 import type { Doorbell } from '../deliveries/model';
 import type { ReplayStore } from '../deliveries/replay';
 import type { DeliveryStore } from '../deliveries/store';
@@ -49,7 +49,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
   for (;;) {
     const read = await deps.readWebhookAndState(doorbell.accountId, doorbell.webhookId);
     const state: BacklogState = read.state ?? { webhookId: doorbell.webhookId, accountId: doorbell.accountId, seq: 0 };
-    const sinceProgress = receipt.receiveCount - (state.progressMessage === receipt.messageId ? (state.progressReceives ?? 0) : 0);
+    const sinceProgress = receipt.receiveCount - (state.progressTag === progressTag(receipt.messageId) ? (state.progressReceives ?? 0) : 0);
     let crashLooping = sinceProgress > deps.maxReceivesWithoutProgress;
     const page = await deps.deliveries.backlogPage(doorbell.webhookId, state.cursor ?? '', pageSize);
     let webhook = read.webhook;
@@ -89,7 +89,7 @@ export async function drainBacklog(deps: DrainDependencies, doorbell: Doorbell, 
     // The backlog's end with a replay still being queued: queue its next page, and go on.
     const replaying = state.replaysQueuing?.[0];
     if (change === undefined && page.length < pageSize && replaying !== undefined && deps.replays && hasTime()) {
-      await deps.replays.continueFor(doorbell.webhookId, replaying, hasTime);
+      await deps.replays.continueFor(doorbell.accountId, doorbell.webhookId, replaying, hasTime);
       change = { kind: 'advance' };
     }
     // A short page is the backlog's end.

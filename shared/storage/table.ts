@@ -11,9 +11,10 @@
  * - `WEBHOOK#<webhookId>` / `DELIVERY#<deliveryId>`: the delivery log, which is also the webhook's
  *   ordered backlog. Delivery ids start with the (first) event's time, so a Query reads the backlog
  *   oldest first and the log newest first, without an index.
- * - `WEBHOOK#<webhookId>` / `BACKLOG`: where the webhook's backlog starts (the drain's cursor) and
- *   its doorbell's state (see shared/deliveries/backlog.ts); in the GSI as `DOORBELL#<shard>` /
- *   `<when it is due>` while rung, so the sweeper finds overdue doorbells without a scan.
+ * - `ACCOUNT#<accountId>` / `BACKLOG`: the backlog state of each of the account's webhooks — where
+ *   its backlog starts (the drain's cursor) and its doorbell's state (see
+ *   shared/deliveries/backlog.ts); in the GSI as `DOORBELL#<shard>` / `<when a doorbell is due>`
+ *   while any is rung, so the sweeper finds overdue doorbells without a scan.
  * - `PENDING#<webhookId>` / `EVENT#<timestamp>#<arrival>#<eventId>`: a batch event waiting for the
  *   aggregator. The sort key orders a webhook's backlog by event time, then arrival.
  * - `PENDING#<webhookId>` / `SEEN#<eventId>`: makes adding a batch event idempotent (expires).
@@ -53,15 +54,32 @@ export const deliveryKeys = {
   end: 'DELIVERY#~',
 };
 
-/** A webhook's backlog state (see shared/deliveries/backlog.ts). */
+/** The account's backlog state item (see shared/deliveries/backlog.ts). */
 export const backlogKeys = {
   state: 'BACKLOG',
   doorbellIndex: (shard: number) => `DOORBELL#${shard}`,
 };
 
-/** The key of a webhook's backlog state item (read together with the webhook by the drain). */
-export function backlogStateKey(webhookId: string): { pk: string; sk: string } {
-  return { pk: keys.webhook(webhookId), sk: backlogKeys.state };
+/** The key of an account's backlog state item (read together with a webhook by the drain). */
+export function backlogStateKey(accountId: number): { pk: string; sk: string } {
+  return { pk: keys.account(accountId), sk: backlogKeys.state };
+}
+
+/** One webhook's fields in its account's backlog state item: seq, rung, wake, cursor, progress, replays. */
+export type BacklogField = 's' | 'r' | 'k' | 'c' | 'p' | 'q';
+export const BACKLOG_FIELDS: readonly BacklogField[] = ['s', 'r', 'k', 'c', 'p', 'q'];
+
+/**
+ * A webhook's field in the state item is named by the id's last 16 characters (80 random bits),
+ * not the whole id: the names are most of the item's size, and a smaller item costs fewer units
+ * on every write of it.
+ */
+export function backlogAttribute(field: BacklogField, webhookId: string): string {
+  return `${field}#${backlogWebhookKey(webhookId)}`;
+}
+
+export function backlogWebhookKey(webhookId: string): string {
+  return webhookId.slice(-16);
 }
 
 /** Batch events waiting for the aggregator (see shared/batch/pending-store.ts). */

@@ -9,15 +9,21 @@ import type { WebhookStore } from './store';
 export class AccountWebhooksCache {
   private readonly lists = new Map<number, { version: number; webhooks: Webhook[] }>();
   private checked = new Map<number, Promise<Webhook[]>>();
+  private versions?: Promise<Map<number, number>>;
 
   constructor(
-    private readonly repository: Pick<WebhookStore, 'accountVersion' | 'listAll'>,
+    private readonly repository: Pick<WebhookStore, 'accountVersion' | 'accountVersions' | 'listAll'>,
     private readonly maxAccounts = 10_000,
   ) {}
 
-  /** Starts a batch: each account's list is checked again on its first use. */
-  newBatch(): void {
+  /**
+   * Starts a batch: each account's list is checked again on its first use. `accountIds`: the
+   * batch's accounts, whose versions are then read together in one request.
+   */
+  newBatch(accountIds: readonly number[] = []): void {
     this.checked = new Map();
+    this.versions = accountIds.length > 1 ? this.repository.accountVersions(accountIds) : undefined;
+    this.versions?.catch(() => undefined);
   }
 
   forAccount(accountId: number): Promise<Webhook[]> {
@@ -33,7 +39,7 @@ export class AccountWebhooksCache {
 
   private async load(accountId: number): Promise<Webhook[]> {
     // Version first: the list read after it is at least as new as the version it is kept under.
-    const version = await this.repository.accountVersion(accountId);
+    const version = (await this.versions)?.get(accountId) ?? (await this.repository.accountVersion(accountId));
     const cached = this.lists.get(accountId);
     if (cached?.version === version) return cached.webhooks;
     const webhooks = await this.repository.listAll(accountId);

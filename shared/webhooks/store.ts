@@ -10,7 +10,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
-import { keys } from '../storage/table';
+import { BACKLOG_FIELDS, backlogAttribute, backlogStateKey, keys } from '../storage/table';
 import type { Webhook, WebhookWithCredentials } from './model';
 
 const ITEM_TYPE = 'WEBHOOK';
@@ -167,6 +167,22 @@ export class WebhookStore {
     return Number(Item?.webhooksVersion ?? 0);
   }
 
+  /** The versions of several accounts in one strongly consistent BatchGetItem (0 for an account without webhooks). */
+  async accountVersions(accountIds: readonly number[]): Promise<Map<number, number>> {
+    const versions = new Map<number, number>(accountIds.map((id) => [id, 0]));
+    let request: Record<string, unknown>[] = [...versions.keys()].map((id) => ({ pk: keys.account(id), sk: keys.limits }));
+    for (let attempt = 0; request.length > 0; attempt++) {
+      if (attempt > TRANSACTION_ATTEMPTS) throw new Error(`DynamoDB left ${request.length} reads unprocessed after ${TRANSACTION_ATTEMPTS} retries.`);
+      if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
+      const answer: BatchGetCommandOutput = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true, ProjectionExpression: 'pk, webhooksVersion' } } }),
+      );
+      for (const item of answer.Responses?.[this.tableName] ?? []) versions.set(Number(String(item.pk).split('#')[1]), Number(item.webhooksVersion ?? 0));
+      request = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return versions;
+  }
+
   private bumpAccountVersion(accountId: number) {
     return {
       Update: {
@@ -195,6 +211,15 @@ export class WebhookStore {
             UpdateExpression: 'SET webhookCount = webhookCount - :one ADD webhooksVersion :one',
             ConditionExpression: 'webhookCount > :zero',
             ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+          },
+        },
+        // Its fields in the account's backlog state go with it, so the item does not grow with deleted webhooks.
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: backlogStateKey(accountId),
+            UpdateExpression: `REMOVE ${BACKLOG_FIELDS.map((_, i) => `#f${i}`).join(', ')}`,
+            ExpressionAttributeNames: Object.fromEntries(BACKLOG_FIELDS.map((field, i) => [`#f${i}`, backlogAttribute(field, webhookId)])),
           },
         },
       ],

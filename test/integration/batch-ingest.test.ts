@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PendingStore } from '../../shared/batch/pending-store';
-import type { DeliveryBacklog } from '../../shared/deliveries/backlog';
+import type { BacklogStateStore, DeliveryBacklog } from '../../shared/deliveries/backlog';
 import { EventPins } from '../../shared/ingest/event-pins';
 import { RejectedEventStore } from '../../shared/ingest/rejected-store';
 import { EventRouter } from '../../shared/ingest/router';
@@ -29,6 +29,7 @@ beforeAll(async () => {
     webhooks: new AccountWebhooksCache(webhooks),
     // Batch events never reach the delivery backlog at ingest.
     backlog: {} as DeliveryBacklog,
+    state: {} as BacklogStateStore,
     pending: store,
     rejected,
     pins: new EventPins(db, tableName),
@@ -45,7 +46,7 @@ const pendingIds = async (webhookId: string) => (await store.read(webhookId, { l
 describe('batch events at ingest', () => {
   it('are kept pending for each subscribed active webhook only, once however often they arrive', async () => {
     const message = busMessage('LEARNER_PROGRESS', { accountId, eventId: 'progress-1', timestamp: 1767225600123, data: progress });
-    expect(await router.route(message)).toEqual({ outcome: 'routed', eventId: 'progress-1', deliveries: 0, pending: 1 });
+    expect(await router.route(message)).toEqual({ outcome: 'routed', eventId: 'progress-1', deliveries: 0, pending: 1, accountId, writes: [] });
     await router.route(message);
 
     const [stored] = (await store.read(subscribed.id, { limit: 10 })).items;

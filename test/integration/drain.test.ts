@@ -35,7 +35,7 @@ beforeAll(async () => {
     ring: async (doorbell, deduplicationId) => {
       rung.push({ doorbell, deduplicationId });
     },
-  });
+  }, async () => []);
   backlog = new DeliveryBacklog(deliveries, state);
 });
 afterAll(async () => listener.close());
@@ -93,9 +93,9 @@ function drainer(hook: WebhookWithCredentials | undefined, disabled: string[] = 
       },
       settings,
     }),
-    readWebhookAndState: async (_accountId, webhookId) => {
+    readWebhookAndState: async (accountId, webhookId) => {
       const found = lookup ? lookup() : current;
-      const stored = await state.read(webhookId);
+      const stored = await state.read(accountId, webhookId);
       return { ...(found && { webhook: found }), ...(stored && { state: stored }) };
     },
     maxReceivesWithoutProgress: 10,
@@ -122,7 +122,7 @@ describe('draining a webhook backlog', () => {
     expect(await deliveries.get(hook.id, first!)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1, attempts: [expect.objectContaining({ number: 1, statusCode: 202 })] });
 
     // Cleared: the next write rings again.
-    expect((await state.read(hook.id))?.rungAt).toBeUndefined();
+    expect((await state.read(hook.accountId, hook.id))?.rungAt).toBeUndefined();
     await enqueue(hook, event(4));
     expect(rung).toHaveLength(2);
   });
@@ -313,19 +313,19 @@ describe('draining a webhook backlog', () => {
     await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true);
     listener.received.splice(0);
 
-    const replays = new ReplayStore(db, tableName, deliveries, 30);
+    const replays = new ReplayStore(db, tableName, deliveries, state, 30);
     const range = { since: new Date(events[0]!.timestamp).toISOString(), until: new Date(events[129]!.timestamp).toISOString(), statuses: ['SUCCEEDED'] as const };
     const { replay } = await replays.create(hook, range, range.until);
     // The request ran out of its budget before queuing anything: the drain takes over.
     expect((await replays.queueMore(replay, () => false)).replay.queued).toBe(0);
     await replays.handToDrain(replay);
-    expect((await state.read(hook.id))?.replaysQueuing).toEqual([replay.replayId]);
+    expect((await state.read(hook.accountId, hook.id))?.replaysQueuing).toEqual([replay.replayId]);
 
     expect(await drainBacklog({ ...drainer(hook), replays }, doorbellOf(hook), receipt(), () => true)).toMatchObject({ outcome: 'drained', attempted: 130 });
     expect(sentIds()).toEqual(events.map((e) => e.eventId));
     expect(await replays.get(hook.id, replay.replayId)).toMatchObject({ queued: 130 });
     expect((await replays.get(hook.id, replay.replayId))?.readAfter).toBeUndefined();
-    expect((await state.read(hook.id))?.replaysQueuing).toBeUndefined();
+    expect((await state.read(hook.accountId, hook.id))?.replaysQueuing).toBeUndefined();
   });
 
   it('releases held deliveries still within the retry window, in order, and skips older ones with the reason', async () => {

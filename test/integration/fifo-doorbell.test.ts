@@ -26,6 +26,7 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
     db,
     tableName,
     { ring: async (doorbell, deduplicationId) => queue.send(doorbell.webhookId, JSON.stringify(doorbell), deduplicationId) },
+    async () => [],
     now,
   );
   const backlog = new DeliveryBacklog(deliveries, state, now);
@@ -67,7 +68,7 @@ it('a listener failing 40 times with 50 events queued behind the head: all 51 ar
         now,
       }),
       readWebhookAndState: async () => {
-        const stored = await state.read(hook.id);
+        const stored = await state.read(hook.accountId, hook.id);
         return { webhook: hook, ...(stored && { state: stored }) };
       },
       maxReceivesWithoutProgress: 10,

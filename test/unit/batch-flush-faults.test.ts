@@ -43,7 +43,7 @@ function deps(): AggregatorDependencies {
     webhooks: new WebhookStore(db, TABLE),
     backlog: new DeliveryBacklog(
       new DeliveryStore(db, TABLE, 30),
-      new BacklogStateStore(db, TABLE, new DoorbellQueue(sqsClient, 'https://queue.local/deliveries.fifo')),
+      new BacklogStateStore(db, TABLE, new DoorbellQueue(sqsClient, 'https://queue.local/deliveries.fifo'), async () => []),
     ),
     scheduleExpression: 'rate(15 minutes)',
     maxEvents: 100,

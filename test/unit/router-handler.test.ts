@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/router/handler';
@@ -58,13 +58,15 @@ beforeEach(() => {
   sqsMock.reset();
   // Accounts without webhooks: an accepted event has nowhere to go.
   dbMock.on(GetCommand).resolves({});
+  // The batch's accounts' webhooks versions, read together: none has webhooks yet.
+  dbMock.on(BatchGetCommand).resolves({ Responses: {} });
   dbMock.on(QueryCommand).resolves({ Items: [] });
   dbMock.on(PutCommand).resolves({});
 });
 
 describe('the router handler', () => {
   test('partial batch response: a rejected event is recorded, not failed; only the record whose routing failed comes back', async () => {
-    dbMock.on(GetCommand, { Key: { pk: 'ACCOUNT#3003' } }).rejects(new Error('DynamoDB is unavailable'));
+    dbMock.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ACCOUNT#3003', ':prefix': 'WEBHOOK#' } }).rejects(new Error('DynamoDB is unavailable'));
     const event: SQSEvent = {
       Records: [record('m-ok', producerEvent(2002, 'evt-1')), record('m-rejected', 'not an event'), record('m-failed', producerEvent(3003, 'evt-2'))],
     };
@@ -77,7 +79,7 @@ describe('the router handler', () => {
   });
 
   test('a batch whose every record fails is reported back whole, not thrown', async () => {
-    dbMock.on(GetCommand).rejects(new Error('DynamoDB is unavailable'));
+    dbMock.on(BatchGetCommand).rejects(new Error('DynamoDB is unavailable'));
     const event: SQSEvent = { Records: [record('m-1', producerEvent(2002, 'evt-1')), record('m-2', producerEvent(3003, 'evt-2'))] };
 
     const response = await handler(event, context);
