@@ -3,7 +3,8 @@ import { Client } from '@smithy/core/client';
 /**
  * What the service's AWS calls would cost, counted on the local runtime: every AWS SDK call of this
  * process (handlers, local event source pollers, the bus, producers) passes through one hook on the
- * SDK's base client (the local bus, like EventBridge's SQS target, sends one message per event).
+ * SDK's base client. The local bus queues each PutEvents request's events with one
+ * SendMessageBatch; EventBridge's SQS target sends one message per event, so that is what is counted.
  * DynamoDB calls are asked for `ReturnConsumedCapacity`, which DynamoDB Local
  * reports as AWS bills it; SQS and EventBridge are priced per request as AWS bills them.
  */
@@ -117,6 +118,15 @@ function record(tally: CostTally, service: string, operation: string, input: Rec
         tally.emptyReceives++;
         name += ' empty';
       }
+    }
+    if (operation === 'SendMessageBatch' && !fifo) {
+      // The service sends only doorbells (FIFO): a batch to a standard queue is the local bus
+      // standing in for EventBridge's SQS target, which sends and is billed one message per event.
+      const events = Array.isArray(input.Entries) ? input.Entries.length : 0;
+      tally.sqsStandardRequests += events;
+      const target = 'SQS SendMessage (standard, EventBridge target)';
+      tally.calls.set(target, (tally.calls.get(target) ?? 0) + events);
+      return;
     }
     if (!name.endsWith(' empty')) {
       const requests = sqsRequests(input);

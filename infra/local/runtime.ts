@@ -137,7 +137,8 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
       DELIVERY_DLQ_URL: queues.deliveryDlqUrl,
     });
     resetContainer();
-    const sqsClient = new SQSClient({ endpoint: queues.endpoint });
+    // The pollers' and the bus's: stack resolved once per command type, as the handlers' client (shared/adapters/sqs.ts).
+    const sqsClient = new SQSClient({ endpoint: queues.endpoint, cacheMiddleware: true });
 
     // A flush that runs out of time continues through its own event on the bus, as in AWS.
     const aggregator = asyncInvoker({ functionName: 'aggregator', timeoutSeconds: AGGREGATOR_FUNCTION.timeoutSeconds, handler: aggregatorHandler });

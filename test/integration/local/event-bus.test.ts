@@ -15,6 +15,19 @@ const entry = (overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequest
   ...overrides,
 });
 
+/** A bus whose rule target sends through `target`, and a producer's client of it. */
+async function startBus(target: SQSClient): Promise<{ bus: LocalEventBus; events: EventBridgeClient }> {
+  const started = new LocalEventBus({
+    host: '127.0.0.1',
+    port: 0,
+    busName,
+    rules: [{ pattern: INGEST_EVENT_PATTERN, queueUrl: queues.ingestQueueUrl }],
+    sqsClient: target,
+    region,
+  });
+  return { bus: started, events: new EventBridgeClient({ endpoint: await started.start(), region, credentials }) };
+}
+
 let queues: LocalQueues;
 let sqs: SQSClient;
 let bus: LocalEventBus;
@@ -23,15 +36,7 @@ let events: EventBridgeClient;
 beforeAll(async () => {
   queues = await startLocalQueues();
   sqs = sqsClient(queues.endpoint);
-  bus = new LocalEventBus({
-    host: '127.0.0.1',
-    port: 0,
-    busName,
-    rules: [{ pattern: INGEST_EVENT_PATTERN, queueUrl: queues.ingestQueueUrl }],
-    sqsClient: sqs,
-    region,
-  });
-  events = new EventBridgeClient({ endpoint: await bus.start(), region, credentials });
+  ({ bus, events } = await startBus(sqs));
 });
 
 afterAll(async () => {
@@ -118,6 +123,45 @@ it('fails bad entries one by one, with AWS error codes, and queues the rest', as
   ]);
 });
 
+it("queues a request's events with one send, in the order given", async () => {
+  const sent: string[] = [];
+  const watched = sqsClient(queues.endpoint);
+  watched.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName!);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const { bus: watchedBus, events: client } = await startBus(watched);
+  try {
+    const entries = Array.from({ length: 10 }, (_, n) => entry({ Detail: JSON.stringify({ n }) }));
+    const result = await client.send(new PutEventsCommand({ Entries: entries }));
+
+    expect(result.FailedEntryCount).toBe(0);
+    expect(sent).toEqual(['SendMessageBatchCommand']);
+    expect((await queuedEvents()).map((e) => e.detail)).toEqual(entries.map((e) => JSON.parse(e.Detail!)));
+  } finally {
+    client.destroy();
+    await watchedBus.stop();
+    watched.destroy();
+  }
+});
+
+it('fails only the events the queue refused, and queues the others', async () => {
+  // A character SQS does not accept in a message body, though JSON does.
+  const refused = entry({ Detail: '{"text":"\uffff"}' });
+  const result = await events.send(new PutEventsCommand({ Entries: [entry({ Detail: '{"n":1}' }), refused, entry({ Detail: '{"n":2}' })] }));
+
+  expect(result.FailedEntryCount).toBe(1);
+  expect(result.Entries).toEqual([
+    { EventId: expect.any(String) },
+    { ErrorCode: 'InternalFailure', ErrorMessage: expect.stringMatching(/^The event could not be queued: Invalid characters/) },
+    { EventId: expect.any(String) },
+  ]);
+  expect((await queuedEvents()).map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+});
+
 it('rejects a request of more than 10 entries, or none, as a whole', async () => {
   await expect(events.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry()) }))).rejects.toMatchObject({
     name: 'ValidationException',
@@ -169,15 +213,7 @@ it('finishes requests in progress before stop() resolves', async () => {
     await held.opened;
     return next(args);
   });
-  const slowBus = new LocalEventBus({
-    host: '127.0.0.1',
-    port: 0,
-    busName,
-    rules: [{ pattern: INGEST_EVENT_PATTERN, queueUrl: queues.ingestQueueUrl }],
-    sqsClient: slowSqs,
-    region,
-  });
-  const client = new EventBridgeClient({ endpoint: await slowBus.start(), region, credentials });
+  const { bus: slowBus, events: client } = await startBus(slowSqs);
 
   const put = client.send(new PutEventsCommand({ Entries: [entry()] }));
   await reached.opened;
