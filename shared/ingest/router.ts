@@ -1,6 +1,6 @@
 import type { BacklogStateStore, BacklogWrite, DeliveryBacklog } from '../deliveries/backlog';
 import { unsentFor } from '../deliveries/held';
-import type { AccountWebhooksCache } from '../webhooks/cache';
+import type { AccountWebhooksCache, WebhooksForBatch } from '../webhooks/cache';
 import type { Webhook } from '../webhooks/model';
 import { eventInfoFor, type LmsEvent } from '../events/envelope';
 import type { EventPins } from './event-pins';
@@ -60,7 +60,7 @@ export class EventRouter {
       const key = orderingKey(record.body);
       byAccount.set(key, [...(byAccount.get(key) ?? []), record]);
     }
-    this.deps.webhooks.newBatch([...byAccount.keys()].map(Number).filter((id) => Number.isSafeInteger(id) && id > 0));
+    const webhooks = this.deps.webhooks.batch([...byAccount.keys()].map(Number).filter((id) => Number.isSafeInteger(id) && id > 0));
     const webhookTails = new Map<string, Promise<unknown>>();
     const inOrder: WriteScheduler = (webhookId, write) => {
       const run = (webhookTails.get(webhookId) ?? Promise.resolve()).catch(() => undefined).then(write);
@@ -71,7 +71,7 @@ export class EventRouter {
     for (const accountRecords of byAccount.values()) {
       let planned: Promise<unknown> = Promise.resolve();
       const routed = accountRecords.map((record) => {
-        const plan = planned.catch(() => undefined).then(() => this.plan(record.body));
+        const plan = planned.catch(() => undefined).then(() => this.plan(record.body, webhooks));
         planned = plan;
         return plan.then((p) => this.perform(p, inOrder));
       });
@@ -84,7 +84,7 @@ export class EventRouter {
 
   /** Routes one event on its own (its writes recorded by the caller, see `routeBatch`). */
   async route(body: string): Promise<RouteResult> {
-    return this.perform(await this.plan(body), (_webhookId, write) => write());
+    return this.perform(await this.plan(body, this.deps.webhooks.batch()), (_webhookId, write) => write());
   }
 
   private async recordWrites(outcomes: readonly PromiseSettledResult<RouteResult>[]): Promise<void> {
@@ -98,7 +98,7 @@ export class EventRouter {
   }
 
   /** Validates an event (keeping it as rejected if invalid), settles its time, and finds its webhooks. */
-  private async plan(body: string): Promise<Plan> {
+  private async plan(body: string, webhooks: WebhooksForBatch): Promise<Plan> {
     const validation = validateProducerEvent(body);
     if (!validation.ok) {
       const { ok: _ok, ...rejection } = validation;
@@ -113,7 +113,7 @@ export class EventRouter {
     const pinning = kind === 'realtime' && validation.timestampFilled ? this.deps.pins.pin(accountId, event.eventId) : undefined;
     pinning?.catch(() => undefined);
     // A DISABLED webhook's events are held for it; an INACTIVE one's are not kept.
-    const subscribed = (await this.deps.webhooks.forAccount(accountId)).filter((w) => w.status !== 'INACTIVE' && w.events.includes(event.eventName));
+    const subscribed = (await webhooks.forAccount(accountId)).filter((w) => w.status !== 'INACTIVE' && w.events.includes(event.eventName));
     if (pinning) {
       const timestamp = await pinning;
       event = { ...event, timestamp, ...(validation.eventInfoFilled && { eventInfo: eventInfoFor(timestamp, sequenceOf(event.eventId)) }) };
