@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LmsEvent } from '../events/envelope';
 import { nextFireTime, parseScheduleExpression } from '../schedule';
-import { writeAll } from '../storage/batch-write';
+import { writeAll } from '../storage/batch-io';
 import { queryShards, shardOf } from '../storage/sharded-index';
 import type { Webhook } from '../webhooks/model';
 import { pendingKeys } from '../storage/table';

@@ -3,7 +3,7 @@ import type { LmsEvent } from '../events/envelope';
 import { createHash } from 'node:crypto';
 import { derivedId } from '../ids';
 import { queryShards, shardOf } from '../storage/sharded-index';
-import { backlogAttribute, backlogKeys, backlogStateKey, backlogWebhookKey, type BacklogField } from '../storage/table';
+import { backlogAttribute, backlogKeyAttribute, backlogKeys, backlogStateKey, backlogWebhookKey, type BacklogField } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
 import type { Delivery, DeliveryKind } from './model';
 import type { DoorbellQueue } from './queue';
@@ -235,8 +235,8 @@ export class BacklogStateStore {
     let oldestDue: number | undefined;
     let ids: Promise<readonly string[]> | undefined;
     for (const key of rungWebhookKeys(Item)) {
-      const rungAt = Number(Item[`r#${key}`]);
-      const wake = Item[`k#${key}`];
+      const rungAt = Number(Item[backlogKeyAttribute('r', key)]);
+      const wake = Item[backlogKeyAttribute('k', key)];
       const wakeAt = typeof wake === 'number' ? wake : undefined;
       const dueAt = wakeAt ?? rungAt;
       dues.set(key, { rungAt, ...(wakeAt !== undefined && { wakeAt }) });
@@ -289,8 +289,8 @@ export class BacklogStateStore {
     const values: Record<string, unknown> = { ':writes': item.writes ?? 0 };
     const conditions = ['writes = :writes'];
     [...dues].forEach(([key, { rungAt, wakeAt }], i) => {
-      names[`#r${i}`] = `r#${key}`;
-      names[`#k${i}`] = `k#${key}`;
+      names[`#r${i}`] = backlogKeyAttribute('r', key);
+      names[`#k${i}`] = backlogKeyAttribute('k', key);
       values[`:r${i}`] = rungAt;
       conditions.push(`#r${i} = :r${i}`);
       if (wakeAt === undefined) conditions.push(`attribute_not_exists(#k${i})`);
@@ -392,9 +392,10 @@ export function stateFromItem(item: Record<string, unknown>, accountId: number, 
 
 /** The keys of the webhooks in an account's backlog item whose doorbell is rung. */
 function rungWebhookKeys(item: Record<string, unknown>): string[] {
+  const prefix = backlogKeyAttribute('r', '');
   return Object.keys(item)
-    .filter((attribute) => attribute.startsWith('r#'))
-    .map((attribute) => attribute.slice('r#'.length));
+    .filter((attribute) => attribute.startsWith(prefix))
+    .map((attribute) => attribute.slice(prefix.length));
 }
 
 /** A doorbell message's short tag: enough to tell one message from another in a few bytes. */

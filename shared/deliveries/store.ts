@@ -1,8 +1,8 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LmsEvent } from '../events/envelope';
 import { ConflictError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
-import { writeAll } from '../storage/batch-write';
+import { readAll, writeAll } from '../storage/batch-io';
 import { keys, deliveryKeys } from '../storage/table';
 import { STORED_ATTEMPTS, type Attempt, type Delivery, type DeliveryStatus } from './model';
 
@@ -122,15 +122,7 @@ export class DeliveryStore {
     );
     const ids = (result.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
     // The index holds keys only: the entries themselves come from the table, in the index's order.
-    const found = new Map<string, Delivery>();
-    if (ids.length > 0) {
-      let request: Record<string, unknown>[] | undefined = ids;
-      while (request && request.length > 0) {
-        const answer: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request } } }));
-        for (const item of answer.Responses?.[this.tableName] ?? []) found.set(String(item.sk), fromItem(item));
-        request = answer.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
+    const found = new Map((await readAll(this.db, this.tableName, ids)).map((item) => [String(item.sk), fromItem(item)]));
     const nextToken = encodePageToken(result.LastEvaluatedKey);
     // An entry whose status moved on since the index was read no longer belongs in this list.
     const items = ids.map((id) => found.get(id.sk)).filter((d): d is Delivery => d?.status === status);

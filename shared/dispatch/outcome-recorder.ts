@@ -2,7 +2,7 @@ import type { AttemptMark, HealthCounters } from '../deliveries/health';
 import type { Attempt, Delivery } from '../deliveries/model';
 import type { ReplayStore } from '../deliveries/replay';
 import { withAttempt, type AttemptOutcomeChange, type DeliveryStore, type UnsentStatus } from '../deliveries/store';
-import { WRITE_BATCH } from '../storage/batch-write';
+import { WRITE_BATCH } from '../storage/batch-io';
 
 /**
  * The outcomes of one drain of one webhook's backlog, written a page at a time. A success's record

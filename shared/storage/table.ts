@@ -75,7 +75,12 @@ export const BACKLOG_FIELDS: readonly BacklogField[] = ['s', 'r', 'k', 'c', 'p',
  * on every write of it.
  */
 export function backlogAttribute(field: BacklogField, webhookId: string): string {
-  return `${field}#${backlogWebhookKey(webhookId)}`;
+  return backlogKeyAttribute(field, backlogWebhookKey(webhookId));
+}
+
+/** A field's name from the webhook's key in the item (what the sweeper reads back). */
+export function backlogKeyAttribute(field: BacklogField, webhookKey: string): string {
+  return `${field}#${webhookKey}`;
 }
 
 export function backlogWebhookKey(webhookId: string): string {

@@ -1,7 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -9,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
+import { readAll } from '../storage/batch-io';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
 import { BACKLOG_FIELDS, backlogAttribute, backlogStateKey, keys } from '../storage/table';
 import type { Webhook, WebhookWithCredentials } from './model';
@@ -69,15 +68,7 @@ export class WebhookStore {
    */
   async getWith(accountId: number, webhookId: string, other: { pk: string; sk: string }): Promise<{ webhook?: Webhook; other?: Record<string, unknown> }> {
     const webhookKey = { pk: keys.account(accountId), sk: keys.webhook(webhookId) };
-    const found: Record<string, unknown>[] = [];
-    let request: Record<string, unknown>[] = [webhookKey, other];
-    for (let attempt = 0; request.length > 0; attempt++) {
-      if (attempt > TRANSACTION_ATTEMPTS) throw new Error(`DynamoDB left ${request.length} reads unprocessed after ${TRANSACTION_ATTEMPTS} retries.`);
-      if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
-      const answer: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }));
-      found.push(...(answer.Responses?.[this.tableName] ?? []));
-      request = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
+    const found = await readAll(this.db, this.tableName, [webhookKey, other], { consistent: true });
     const is = (key: { pk: string; sk: string }) => (item: Record<string, unknown>) => item.pk === key.pk && item.sk === key.sk;
     const webhook = found.find(is(webhookKey));
     const otherItem = found.find(is(other));
@@ -170,15 +161,9 @@ export class WebhookStore {
   /** The versions of several accounts in one strongly consistent BatchGetItem (0 for an account without webhooks). */
   async accountVersions(accountIds: readonly number[]): Promise<Map<number, number>> {
     const versions = new Map<number, number>(accountIds.map((id) => [id, 0]));
-    let request: Record<string, unknown>[] = [...versions.keys()].map((id) => ({ pk: keys.account(id), sk: keys.limits }));
-    for (let attempt = 0; request.length > 0; attempt++) {
-      if (attempt > TRANSACTION_ATTEMPTS) throw new Error(`DynamoDB left ${request.length} reads unprocessed after ${TRANSACTION_ATTEMPTS} retries.`);
-      if (attempt > 0) await sleep(Math.random() * 20 * 2 ** attempt);
-      const answer: BatchGetCommandOutput = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true, ProjectionExpression: 'pk, webhooksVersion' } } }),
-      );
-      for (const item of answer.Responses?.[this.tableName] ?? []) versions.set(Number(String(item.pk).split('#')[1]), Number(item.webhooksVersion ?? 0));
-      request = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    const limits = [...versions.keys()].map((id) => ({ pk: keys.account(id), sk: keys.limits }));
+    for (const item of await readAll(this.db, this.tableName, limits, { consistent: true, projection: 'pk, webhooksVersion' })) {
+      versions.set(Number(String(item.pk).split('#')[1]), Number(item.webhooksVersion ?? 0));
     }
     return versions;
   }
