@@ -13,7 +13,7 @@ import { useDataKeys } from '../../shared/adapters/credentials-cipher';
 import { backlogState, pendingStore, resetContainer } from '../../shared/container';
 import { sweepDoorbells } from '../../shared/deliveries/sweeper';
 import { ConfigError, DEFAULTS, describeIssues, SHARED_RULES } from '../../shared/config';
-import { AGGREGATOR_FUNCTION, DELIVERY_FUNCTION, DELIVERY_QUEUE, INGEST_QUEUE, ROUTER_FUNCTION, SWEEPER, SWEEPER_FUNCTION } from '../../shared/wiring';
+import { AGGREGATOR_FUNCTION, DELIVERY_FUNCTION, DELIVERY_QUEUE, ROUTER_FUNCTION, SWEEPER, SWEEPER_FUNCTION } from '../../shared/wiring';
 import { buildConsole } from '../../console/build';
 import { LocalTokens } from './auth';
 import { LocalDataKeys } from './data-keys';
@@ -54,6 +54,11 @@ export const LocalEnvSchema = z.object({
    * route faster but may swap events put within the same moment (listeners order by timestamp).
    */
   ROUTER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(1),
+  /**
+   * Ingest messages per router invocation: what is waiting, up to this many (Lambda's limit for a
+   * standard queue is 10,000). A burst is routed in large batches, a lone event at once.
+   */
+  ROUTER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 export type LocalEnv = z.infer<typeof LocalEnvSchema>;
 
@@ -165,7 +170,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
         queueUrl: queues.ingestQueueUrl,
         queueArn: queues.ingestQueueArn,
         region,
-        batchSize: INGEST_QUEUE.batchSize,
+        batchSize: env.ROUTER_BATCH_SIZE,
         concurrency: env.ROUTER_CONCURRENCY,
         handler: routerHandler,
         functionName: 'router',

@@ -22,7 +22,12 @@ export interface PollerOptions {
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly region: string;
-  /** Messages per invocation, at most 10. */
+  /**
+   * Messages per invocation: at most 10 for a FIFO queue, up to 10,000 for a standard one. Above 10
+   * the poller receives again at once while the queue keeps returning full receives, so an
+   * invocation takes what is already waiting (as Lambda's batch size above 10 does) but never waits
+   * for more: unlike Lambda, no batching window, so a lone event is handed over as it arrives.
+   */
   readonly batchSize: number;
   /** Invocations at once. */
   readonly concurrency: number;
@@ -53,13 +58,19 @@ const SYSTEM_ATTRIBUTES: MessageSystemAttributeName[] = [
   'AWSTraceHeader',
 ];
 
+/** SQS's limit per ReceiveMessage, and Lambda's per invocation of a FIFO queue. */
+const MAX_RECEIVE = 10;
+/** Lambda's limit per invocation of a standard queue. */
+const MAX_STANDARD_BATCH = 10_000;
+
 /** Pause after a failed receive, so a stopped or broken queue does not spin the loop. */
 const RECEIVE_RETRY_MS = 1000;
 
 export function startPoller(options: PollerOptions): Poller {
   const { sqsClient, queueUrl } = options;
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
-    throw new RangeError(`batchSize must be 1-10, not ${options.batchSize}`);
+  const maxBatchSize = queueUrl.endsWith('.fifo') ? MAX_RECEIVE : MAX_STANDARD_BATCH;
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > maxBatchSize) {
+    throw new RangeError(`batchSize must be 1-${maxBatchSize} for this queue, not ${options.batchSize}`);
   }
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer, not ${options.concurrency}`);
@@ -86,16 +97,7 @@ export function startPoller(options: PollerOptions): Poller {
       }
       let messages: Message[];
       try {
-        const received = await sqsClient.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: options.waitTimeSeconds ?? 1,
-            MessageSystemAttributeNames: SYSTEM_ATTRIBUTES,
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        messages = received.Messages ?? [];
+        messages = await receiveBatch();
       } catch (error) {
         if (stopping.signal.aborted) return;
         onError(error);
@@ -112,6 +114,36 @@ export function startPoller(options: PollerOptions): Poller {
         slotFreed?.();
       });
       invocations.add(invocation);
+    }
+  }
+
+  /** One long poll, then, while receives come back full and the batch has room, receives that do not wait. */
+  async function receiveBatch(): Promise<Message[]> {
+    const messages: Message[] = [];
+    let waitTimeSeconds = options.waitTimeSeconds ?? 1;
+    for (;;) {
+      const wanted = Math.min(MAX_RECEIVE, options.batchSize - messages.length);
+      let received: Message[];
+      try {
+        const output = await sqsClient.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: wanted,
+            WaitTimeSeconds: waitTimeSeconds,
+            MessageSystemAttributeNames: SYSTEM_ATTRIBUTES,
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        received = output.Messages ?? [];
+      } catch (error) {
+        if (messages.length === 0) throw error;
+        // What was received is handed to the function; the next receive retries the queue.
+        onError(error);
+        return messages;
+      }
+      messages.push(...received);
+      if (received.length < wanted || messages.length >= options.batchSize || stopping.signal.aborted) return messages;
+      waitTimeSeconds = 0;
     }
   }
 
@@ -140,32 +172,36 @@ export function startPoller(options: PollerOptions): Poller {
   }
 
   async function deleteMessages(records: SQSRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    try {
-      const { Failed = [] } = await sqsClient.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-        }),
-      );
-      if (Failed.length > 0) onError(new Error(`Could not delete ${Failed.length} processed messages: ${JSON.stringify(Failed)}`));
-    } catch (error) {
-      onError(error);
-    }
+    await Promise.all(
+      chunks(records, MAX_RECEIVE).map(async (chunk) => {
+        try {
+          const { Failed = [] } = await sqsClient.send(
+            new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }),
+          );
+          if (Failed.length > 0) onError(new Error(`Could not delete ${Failed.length} processed messages: ${JSON.stringify(Failed)}`));
+        } catch (error) {
+          onError(error);
+        }
+      }),
+    );
   }
 
   /** Hands back messages received as the poller was stopping, so they need not wait out their visibility. */
   async function release(messages: Message[]): Promise<void> {
-    try {
-      await sqsClient.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
-        }),
-      );
-    } catch (error) {
-      onError(error);
-    }
+    await Promise.all(
+      chunks(messages, MAX_RECEIVE).map(async (chunk) => {
+        try {
+          await sqsClient.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: chunk.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+            }),
+          );
+        } catch (error) {
+          onError(error);
+        }
+      }),
+    );
   }
 
   const loop = receiveLoop();
@@ -225,6 +261,13 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
     eventSourceARN: queueArn,
     awsRegion: region,
   };
+}
+
+/** SQS's batch calls take at most 10 entries. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, functionName: string): Promise<T> {

@@ -10,6 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { type Poller, type SqsHandler, startPoller } from '../../../infra/local/sqs-poller';
 import { type LocalQueues, startLocalQueues } from '../../../infra/local/queues';
 import { gate, hasSettled, region, sqsClient } from './aws';
+import { eventually } from '../support/eventually';
 
 let queues: LocalQueues;
 let sqs: SQSClient;
@@ -39,13 +40,13 @@ async function testQueue(fifo = false): Promise<{ url: string; arn: string }> {
   return { url: QueueUrl!, arn: `arn:aws:sqs:${region}:000000000000:${name}` };
 }
 
-function poll(queue: { url: string; arn: string }, handler: SqsHandler, concurrency = 1): void {
+function poll(queue: { url: string; arn: string }, handler: SqsHandler, concurrency = 1, batchSize = 10): void {
   poller = startPoller({
     sqsClient: sqs,
     queueUrl: queue.url,
     queueArn: queue.arn,
     region,
-    batchSize: 10,
+    batchSize,
     concurrency,
     handler,
     functionTimeoutMs: 5000,
@@ -135,6 +136,39 @@ it('deletes all but the reported failures; a failure comes back after the visibi
   expect(seen.filter(([, receives]) => receives === '1').map(([body]) => body).sort()).toEqual(['a', 'b', 'c']);
   expect(seen.filter(([, receives]) => receives !== '1')).toEqual([['b', '2']]);
   expect(await remaining(queue.url)).toBe(0);
+});
+
+it('takes what a standard queue already holds, up to a batch size above 10, and a lone message at once', async () => {
+  const queue = await testQueue();
+  const bodies = Array.from({ length: 35 }, (_, i) => `m${i}`);
+  for (let i = 0; i < bodies.length; i += 10) {
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: bodies.slice(i, i + 10).map((body) => ({ Id: body, MessageBody: body })) }));
+  }
+  const batches: string[][] = [];
+  const lone = gate();
+  poll(
+    queue,
+    ({ Records }) => {
+      batches.push(Records.map((r) => r.body));
+      if (Records.some((r) => r.body === 'lone')) lone.open();
+    },
+    1,
+    25,
+  );
+  await eventually(async () => batches.flat().length, (handled) => handled === bodies.length);
+  await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'lone' }));
+  await lone.opened;
+  await poller!.stop();
+
+  expect(batches.map((b) => b.length)).toEqual([25, 10, 1]);
+  expect(batches.flat().sort()).toEqual([...bodies, 'lone'].sort());
+  // Deleted in chunks of 10 (SQS's limit per DeleteMessageBatch): nothing comes back.
+  expect(await remaining(queue.url)).toBe(0);
+});
+
+it('refuses a batch size above 10 for a FIFO queue, as Lambda does', async () => {
+  const queue = await testQueue(true);
+  expect(() => poll(queue, () => undefined, 1, 11)).toThrow(/batchSize must be 1-10/);
 });
 
 it('retries the whole batch when the handler throws', async () => {
