@@ -78,7 +78,12 @@ function sqsRequests(input: Record<string, unknown>): number {
  * Installs the hook (once per process) and returns a counter. `label` names a DynamoDB call's
  * items so that, say, routing reads are told apart from delivery reads.
  */
-export function countAwsCalls(label: (input: Record<string, unknown>) => string): { reset(): void; snapshot(): CostTally } {
+export function countAwsCalls(label: (input: Record<string, unknown>) => string): {
+  reset(): void;
+  snapshot(): CostTally;
+  /** PutEvents calls made by another process (the bench's producers). */
+  addPutEvents(calls: number, entries: number): void;
+} {
   let tally = emptyTally();
   const send = Client.prototype.send;
   type Sendable = { input: Record<string, unknown>; constructor: { name: string } };
@@ -97,6 +102,10 @@ export function countAwsCalls(label: (input: Record<string, unknown>) => string)
   } as typeof send;
   return {
     reset: () => void (tally = emptyTally()),
+    addPutEvents: (calls, entries) => {
+      tally.eventBridgeEvents += entries;
+      tally.calls.set('EventBridge PutEvents', (tally.calls.get('EventBridge PutEvents') ?? 0) + calls);
+    },
     snapshot: () => ({ ...tally, calls: new Map(tally.calls) }),
   };
 }

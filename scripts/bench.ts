@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local';
 import { parseLocalEnv, startLocalRuntime, type LocalRuntime } from '../infra/local/runtime';
@@ -16,33 +15,26 @@ import { deliveryHeaders, envelopeBody, eventInfoFor } from '../shared/events/en
 import { newId } from '../shared/ids';
 import { generateSigningSecret } from '../shared/signing';
 import { DELIVERY_QUEUE } from '../shared/wiring';
-import { DEFAULTS } from '../shared/config';
 import { costPerMillion, countAwsCalls, UNIT_PRICES, type CostTally } from './bench-aws-cost';
 import type { ListenerCommand, ListenerMessage, ListenerStats } from './bench-listener';
-import { EVENT_SOURCE } from '../shared/events/sources';
+import type { ProducerCommand, ProducerMessage, ProducerSettings } from './bench-producer';
+import { ACCOUNTS, BUS_NAME, CREDENTIALS, EVENT_NAMES, eventData, FIRST_ACCOUNT, GROUPS, groupOf, PUT_EVENTS_MAX_ENTRIES, REGION } from './bench-workload';
 
 /**
  * `npm run bench`: real-time throughput of the local runtime, end to end. 20 accounts × 5 webhooks
  * (the per-account maximum), each webhook subscribed to its own real-time event name, so every
- * event yields exactly one signed delivery and N events spread over 100 message groups. A raw
- * baseline (the same listener hit directly at the same concurrency) frames the result. Loopback only.
+ * event yields exactly one signed delivery and N events spread over 100 message groups. The
+ * producers and the listener run in processes of their own, as an LMS and a customer's endpoint
+ * are outside the service. A raw baseline (the same listener hit directly at the same concurrency)
+ * frames the result. Loopback only.
  *
  *   npm run bench -- [--events 20000] [--producers 4] [--paced-seconds 20] [--paced-load 0.5]
- *                    [--delivery-concurrency 8] [--router-concurrency 4] [--stall-seconds 60] [--sparse-events 200]
+ *                    [--delivery-concurrency 8] [--router-concurrency 1] [--router-batch-size 1000] [--stall-seconds 60] [--sparse-events 200]
  *                    [--omit-timestamp] [--event-bytes 1024] [--journal on|off] [--listener-ms 0]
  *
  * Events carry their `timestamp`, as ALM producers send it; `--omit-timestamp` leaves it out, so the
  * router fills it in (and pins it to the eventId: one more small write per event).
  */
-const ACCOUNTS = 20;
-const FIRST_ACCOUNT = 7001;
-/** Real-time events whose data all take the same fields (userId, loId, loInstanceId, loType). */
-const EVENT_NAMES = ['COURSE_ENROLLMENT', 'COURSE_COMPLETED', 'LEARNING_PATH_ENROLLMENT', 'LEARNING_PATH_COMPLETED', 'CERTIFICATION_COMPLETED'];
-const GROUPS = ACCOUNTS * EVENT_NAMES.length;
-const PUT_EVENTS_MAX_ENTRIES = 10;
-const BUS_NAME = DEFAULTS.eventBusName;
-const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const PROGRESS_EVERY_MS = 5000;
 const POLL_MS = 250;
 /** Sparse events are waited for one by one: a coarse poll would only measure the poll. */
@@ -55,6 +47,7 @@ interface Options {
   readonly pacedLoad: number;
   readonly deliveryConcurrency: number;
   readonly routerConcurrency: number;
+  readonly routerBatchSize: number;
   readonly stallSeconds: number;
   readonly sparseEvents: number;
   readonly eventBytes: number;
@@ -74,6 +67,7 @@ function parseOptions(): Options {
       'paced-load': { type: 'string', default: '0.5' },
       'delivery-concurrency': { type: 'string' },
       'router-concurrency': { type: 'string' },
+      'router-batch-size': { type: 'string' },
       'stall-seconds': { type: 'string', default: '60' },
       'omit-timestamp': { type: 'boolean', default: false },
       'sparse-events': { type: 'string', default: '200' },
@@ -82,8 +76,12 @@ function parseOptions(): Options {
       'listener-ms': { type: 'string', default: '0' },
     },
   });
-  // The runtime's own defaults (and DELIVERY_CONCURRENCY / ROUTER_CONCURRENCY from the environment).
-  const defaults = parseLocalEnv({ DELIVERY_CONCURRENCY: process.env.DELIVERY_CONCURRENCY, ROUTER_CONCURRENCY: process.env.ROUTER_CONCURRENCY });
+  // The runtime's own defaults (and DELIVERY_CONCURRENCY / ROUTER_CONCURRENCY / ROUTER_BATCH_SIZE from the environment).
+  const defaults = parseLocalEnv({
+    DELIVERY_CONCURRENCY: process.env.DELIVERY_CONCURRENCY,
+    ROUTER_CONCURRENCY: process.env.ROUTER_CONCURRENCY,
+    ROUTER_BATCH_SIZE: process.env.ROUTER_BATCH_SIZE,
+  });
   const whole = (name: string, text: string | undefined, fallback: number, min: number) => {
     const value = text === undefined ? fallback : Number(text);
     if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number ≥ ${min}, not ${text}`);
@@ -99,6 +97,7 @@ function parseOptions(): Options {
     pacedLoad,
     deliveryConcurrency: whole('delivery-concurrency', values['delivery-concurrency'], defaults.DELIVERY_CONCURRENCY, 1),
     routerConcurrency: whole('router-concurrency', values['router-concurrency'], defaults.ROUTER_CONCURRENCY, 1),
+    routerBatchSize: whole('router-batch-size', values['router-batch-size'], defaults.ROUTER_BATCH_SIZE, 1),
     stallSeconds: whole('stall-seconds', values['stall-seconds'], 60, 1),
     sparseEvents: whole('sparse-events', values['sparse-events'], 200, 0),
     omitTimestamp: values['omit-timestamp'] ?? false,
@@ -173,18 +172,7 @@ class Listener {
 
 // ---------------------------------------------------------------- events and deliveries
 
-const groupOf = (g: number) => ({ accountId: FIRST_ACCOUNT + Math.floor(g / EVENT_NAMES.length), eventName: EVENT_NAMES[g % EVENT_NAMES.length]! });
 const groupKey = (accountId: number, eventName: string) => `${accountId}:${eventName}`;
-
-/**
- * Event number `n` (counted across the whole run): its group is n mod 100, its place in the group n
- * div 100. `padding` brings the delivered request to the size under test (the catalogue's schemas
- * let extra fields through, as real LMS data carries them).
- */
-function eventData(n: number, sentAt: number, padding: string): Record<string, unknown> {
-  const g = n % GROUPS;
-  return { userId: 100_000 + n, loId: `course:${g}`, loInstanceId: `course:${g}_1`, loType: 'course', sentAt, seq: Math.floor(n / GROUPS), ...(padding && { padding }) };
-}
 
 /** The padding that makes one event's delivered body `bytes` long (as near as the unpadded body allows). */
 function paddingFor(bytes: number): string {
@@ -195,68 +183,68 @@ function paddingFor(bytes: number): string {
   return 'x'.repeat(Math.max(0, bytes - Buffer.byteLength(unpadded) - fieldOverhead));
 }
 
-class Producer {
-  private next = 0;
-  /** Event times never repeat a millisecond, so each webhook's events have one order. */
-  private lastTimestamp = 0;
-  private readonly client: EventBridgeClient;
+/** The producers' process (bench-producer.ts): PutEvents calls, counted into the AWS tally. */
+class Producers {
+  private requests = 0;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
-  constructor(
-    eventsUrl: string,
-    private readonly padding: string,
-    private readonly omitTimestamp: boolean,
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly onPut: (calls: number, entries: number) => void,
   ) {
-    // The producers share the runtime's process: their calls should cost it as little as they can.
-    this.client = new EventBridgeClient({ endpoint: eventsUrl, region: REGION, credentials: CREDENTIALS, cacheMiddleware: true });
+    child.on('message', (message: ProducerMessage) => {
+      const waiter = this.waiting.get(message.id);
+      this.waiting.delete(message.id);
+      if (message.type === 'done') {
+        this.onPut(message.calls, message.entries);
+        waiter?.resolve();
+      } else waiter?.reject(new Error(message.error));
+    });
+    child.once('exit', (code) => {
+      for (const waiter of this.waiting.values()) waiter.reject(new Error(`the producers exited (${code})`));
+      this.waiting.clear();
+    });
   }
 
-  /** PutEvents with up to 10 of the next events, stamped with the time of the call. */
-  async putNext(count: number): Promise<void> {
-    const sentAt = Date.now();
-    const entries: PutEventsRequestEntry[] = [];
-    for (let i = 0; i < count; i++) {
-      const n = this.next++;
-      const { accountId, eventName } = groupOf(n % GROUPS);
-      this.lastTimestamp = Math.max(sentAt, this.lastTimestamp + 1);
-      const detail = { accountId, ...(!this.omitTimestamp && { timestamp: this.lastTimestamp }), data: eventData(n, sentAt, this.padding) };
-      entries.push({ EventBusName: BUS_NAME, Source: EVENT_SOURCE, DetailType: eventName, Detail: JSON.stringify(detail) });
-    }
-    const result = await this.client.send(new PutEventsCommand({ Entries: entries }));
-    if (result.FailedEntryCount) throw new Error(`PutEvents refused ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries?.find((e) => e.ErrorCode))}`);
+  static start(settings: ProducerSettings, onPut: (calls: number, entries: number) => void): Producers {
+    const child = fork(join(__dirname, 'bench-producer.ts'), [JSON.stringify(settings)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Producers(child, onPut);
+  }
+
+  private run(command: DistributiveOmit<ProducerCommand, 'id'>): Promise<void> {
+    const id = ++this.requests;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.send({ ...command, id });
+    });
   }
 
   /** `total` events as fast as `concurrency` callers can put them. */
-  async putAll(total: number, concurrency: number): Promise<void> {
-    let left = total;
-    const worker = async () => {
-      while (left > 0) {
-        const count = Math.min(PUT_EVENTS_MAX_ENTRIES, left);
-        left -= count;
-        await this.putNext(count);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+  putAll(total: number, concurrency: number): Promise<void> {
+    return this.run({ type: 'put-all', total, concurrency });
   }
 
-  /** `total` events at `perSecond`, in calls of 10 on a fixed schedule (calls are not held back by slow answers). */
-  async putPaced(total: number, perSecond: number): Promise<void> {
-    const calls: Promise<void>[] = [];
-    const start = performance.now();
-    const interval = (PUT_EVENTS_MAX_ENTRIES / perSecond) * 1000;
-    for (let call = 0, left = total; left > 0; call++) {
-      const wait = start + call * interval - performance.now();
-      if (wait > 0) await sleep(wait);
-      const count = Math.min(PUT_EVENTS_MAX_ENTRIES, left);
-      left -= count;
-      calls.push(this.putNext(count));
-    }
-    await Promise.all(calls);
+  /** `total` events at `perSecond`, in calls of 10 on a fixed schedule. */
+  putPaced(total: number, perSecond: number): Promise<void> {
+    return this.run({ type: 'put-paced', total, perSecond });
   }
 
-  close(): void {
-    this.client.destroy();
+  /** One PutEvents call with the next `count` events. */
+  putNext(count: number): Promise<void> {
+    return this.run({ type: 'put-next', count });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.disconnect();
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(kill);
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Waits until the listener has `expected` requests; fails when none arrives for `stallSeconds`. */
 async function waitForDeliveries(listener: Listener, expected: number, stallSeconds: number, queues: QueueDepths, pollMs = POLL_MS): Promise<ListenerStats> {
@@ -446,15 +434,17 @@ interface CpuSnapshot {
   readonly self: NodeJS.CpuUsage;
   readonly java?: number;
   readonly listener: number;
+  readonly producers: number;
   readonly machine: number;
   readonly loop: ReturnType<typeof performance.eventLoopUtilization>;
 }
 
-async function cpuSnapshot(javaPid: number | undefined, listenerPid: number): Promise<CpuSnapshot> {
+async function cpuSnapshot(javaPid: number | undefined, listenerPid: number, producersPid: number): Promise<CpuSnapshot> {
   return {
     self: process.cpuUsage(),
     ...(javaPid !== undefined && { java: await cpuSeconds(javaPid) }),
     listener: await cpuSeconds(listenerPid),
+    producers: await cpuSeconds(producersPid),
     machine: await machineBusySeconds(),
     loop: performance.eventLoopUtilization(),
   };
@@ -520,6 +510,7 @@ async function main(): Promise<number> {
       EVENT_BUS_NAME: BUS_NAME,
       DELIVERY_CONCURRENCY: String(options.deliveryConcurrency),
       ROUTER_CONCURRENCY: String(options.routerConcurrency),
+      ROUTER_BATCH_SIZE: String(options.routerBatchSize),
     }),
     dynamoDbEndpoint: db.endpoint,
     queueJournal: options.journal,
@@ -532,8 +523,8 @@ async function main(): Promise<number> {
   console.log(`creating ${ACCOUNTS} accounts × ${EVENT_NAMES.length} webhooks …`);
   listener.checkSignatures(await createWebhooks(runtime, listener.url));
 
-  const producer = new Producer(runtime.eventsUrl, padding, options.omitTimestamp);
-  atStop(() => producer.close());
+  const producer = Producers.start({ eventsUrl: runtime.eventsUrl, padding, omitTimestamp: options.omitTimestamp }, aws.addPutEvents);
+  atStop(() => producer.stop());
   console.log('warming up …');
   listener.reset();
   await producer.putAll(2 * GROUPS, options.producers);
@@ -543,13 +534,13 @@ async function main(): Promise<number> {
   console.log(`putting ${options.events} events (${options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}) …`);
   listener.reset();
   aws.reset();
-  const before = await cpuSnapshot(javaPid, pid);
+  const before = await cpuSnapshot(javaPid, pid, producer.child.pid!);
   const startedAt = Date.now();
   await producer.putAll(options.events, options.producers);
   const putSeconds = (Date.now() - startedAt) / 1000;
   console.log(`  all put in ${fmt(putSeconds, 1)} s`);
   const saturated = await waitForDeliveries(listener, options.events, options.stallSeconds, queues);
-  const after = await cpuSnapshot(javaPid, pid);
+  const after = await cpuSnapshot(javaPid, pid, producer.child.pid!);
   const busy = aws.snapshot();
   const final = await listener.stats(true);
   const seconds = (final.lastAt - startedAt) / 1000;
@@ -668,7 +659,8 @@ function report(r: Report): void {
   const javaCpu = r.after.java !== undefined && r.before.java !== undefined ? r.after.java - r.before.java : undefined;
   const listenerCpu = r.after.listener - r.before.listener;
   const machineCpu = r.after.machine - r.before.machine;
-  const othersCpu = machineCpu - selfCpu - (javaCpu ?? 0) - listenerCpu;
+  const producersCpu = r.after.producers - r.before.producers;
+  const othersCpu = machineCpu - selfCpu - (javaCpu ?? 0) - listenerCpu - producersCpu;
   const loop = performance.eventLoopUtilization(r.after.loop, r.before.loop);
   const perDelivery = (cpuSeconds: number) => `${fmt((cpuSeconds / n) * 1e6)} µs/delivery (${fmt((cpuSeconds / r.seconds) * 100)}% of a core)`;
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${fmt(value)} MiB`);
@@ -681,7 +673,7 @@ function report(r: Report): void {
     `machine: ${cpus.length} cores (${cpus[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${fmt(r.loadAtStart, 2)} at start`,
   );
   console.log(
-    `settings: ROUTER_CONCURRENCY ${r.options.routerConcurrency}, DELIVERY_CONCURRENCY ${r.options.deliveryConcurrency}, ${r.options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}, queue journal ${r.options.journal ? 'on' : 'off'}, listener answers after ${r.options.listenerMs} ms\n`,
+    `settings: ROUTER_CONCURRENCY ${r.options.routerConcurrency}, ROUTER_BATCH_SIZE ${r.options.routerBatchSize}, DELIVERY_CONCURRENCY ${r.options.deliveryConcurrency}, ${r.options.producers} producers × PutEvents of ${PUT_EVENTS_MAX_ENTRIES}, queue journal ${r.options.journal ? 'on' : 'off'}, listener answers after ${r.options.listenerMs} ms\n`,
   );
   const rows: [string, string][] = [
     ['deliveries/s end to end', `${fmt(r.perSecond)} (${fmt(n)} in ${fmt(r.seconds, 1)} s; all put after ${fmt(r.putSeconds, 1)} s)`],
@@ -702,6 +694,7 @@ function report(r: Report): void {
     ['CPU, runtime process (node)', `${perDelivery(selfCpu)}; event loop ${fmt(loop.utilization * 100)}% busy`],
     ['CPU, DynamoDB Local (java)', javaCpu === undefined ? 'n/a' : perDelivery(javaCpu)],
     ['CPU, listener', perDelivery(listenerCpu)],
+    ['CPU, producers (PutEvents)', perDelivery(producersCpu)],
     ['CPU, other processes on the machine', `${fmt((othersCpu / r.seconds) * 100)}% of a core`],
     ['peak requests in flight at the listener', fmt(r.checks.peakInFlight)],
     [
