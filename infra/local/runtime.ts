@@ -25,7 +25,7 @@ import { LocalEventBus } from './event-bus';
 import type { Recovered } from './queue-journal';
 import { startLocalQueues } from './queues';
 import { startScheduler } from './scheduler';
-import { startPoller } from './sqs-poller';
+import { eventLoopGauge, startPoller } from './sqs-poller';
 import { ensureTable } from './table';
 import { BATCH_CONTINUATION_EVENT_PATTERN, INGEST_EVENT_PATTERN } from '../../shared/events/sources';
 
@@ -61,6 +61,12 @@ export const LocalEnvSchema = z.object({
   ROUTER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 export type LocalEnv = z.infer<typeof LocalEnvSchema>;
+
+/**
+ * Beyond this event-loop utilization the local pollers start no further invocation beside a running
+ * one: when routing and drains already fill the core, fewer drains at once each send a fuller page.
+ */
+const SATURATED_EVENT_LOOP = 0.9;
 
 export function parseLocalEnv(env: Record<string, string | undefined>): LocalEnv {
   const result = LocalEnvSchema.safeParse(env);
@@ -164,6 +170,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventsUrl;
 
     // Stopped before the queues (pushed later, so stopped earlier): in-flight invocations finish first.
+    const coreGauge = eventLoopGauge(SATURATED_EVENT_LOOP);
     const pollers = [
       startPoller({
         sqsClient,
@@ -172,6 +179,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
         region,
         batchSize: env.ROUTER_BATCH_SIZE,
         concurrency: env.ROUTER_CONCURRENCY,
+        saturated: coreGauge.saturated,
         handler: routerHandler,
         functionName: 'router',
         functionTimeoutMs: ROUTER_FUNCTION.timeoutSeconds * 1000,
@@ -183,6 +191,7 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
         region,
         batchSize: DELIVERY_QUEUE.batchSize,
         concurrency: env.DELIVERY_CONCURRENCY,
+        saturated: coreGauge.saturated,
         handler: deliveryHandler,
         functionName: 'delivery',
         functionTimeoutMs: DELIVERY_FUNCTION.timeoutSeconds * 1000,

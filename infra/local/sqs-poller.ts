@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -29,8 +30,15 @@ export interface PollerOptions {
    * for more: unlike Lambda, no batching window, so a lone event is handed over as it arrives.
    */
   readonly batchSize: number;
-  /** Invocations at once. */
+  /** Invocations at once, at most. */
   readonly concurrency: number;
+  /**
+   * While this says the process's core is saturated, no invocation starts beside one already
+   * running: all invocations share one core here (in Lambda each has its own), so more of them only
+   * split it, and each drain finds less to send. See `eventLoopGauge`.
+   * @default never saturated
+   */
+  readonly saturated?: () => boolean;
   readonly handler: SqsHandler;
   /** As the function's timeout: an invocation running longer counts as failed (nothing is deleted). */
   readonly functionTimeoutMs: number;
@@ -89,10 +97,19 @@ export function startPoller(options: PollerOptions): Poller {
   const freeSlot = () => new Promise<void>((resolve) => (slotFreed = resolve));
   stopping.signal.addEventListener('abort', () => slotFreed?.());
 
+  const saturated = options.saturated ?? (() => false);
+
   async function receiveLoop(): Promise<void> {
     while (!stopping.signal.aborted) {
       if (invocations.size >= options.concurrency) {
         await freeSlot();
+        continue;
+      }
+      if (invocations.size > 0 && saturated()) {
+        // Looked at again when an invocation ends or the next sample is due, whichever comes first.
+        const retry = new AbortController();
+        await Promise.race([freeSlot(), sleep(EVENT_LOOP_SAMPLE_MS, undefined, { signal: retry.signal }).catch(() => undefined)]);
+        retry.abort();
         continue;
       }
       let messages: Message[];
@@ -204,11 +221,11 @@ export function startPoller(options: PollerOptions): Poller {
     );
   }
 
-  const loop = receiveLoop();
+  const receiving = receiveLoop();
   return {
     async stop() {
       stopping.abort();
-      await loop;
+      await receiving;
       await Promise.allSettled([...invocations]);
       await Promise.allSettled([...running]);
     },
@@ -260,6 +277,29 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
     awsRegion: region,
+  };
+}
+
+const EVENT_LOOP_SAMPLE_MS = 100;
+
+/**
+ * Whether the event loop was busier than `limit` (0–1) over the last sample, taken at most every
+ * 100 ms. Invocations waiting on slow listeners leave the loop idle, so they are never held back.
+ */
+export function eventLoopGauge(limit: number): { saturated(): boolean } {
+  let since = performance.eventLoopUtilization();
+  let sampledAt = performance.now();
+  let saturated = false;
+  return {
+    saturated() {
+      const now = performance.now();
+      if (now - sampledAt >= EVENT_LOOP_SAMPLE_MS) {
+        saturated = performance.eventLoopUtilization(since).utilization > limit;
+        since = performance.eventLoopUtilization();
+        sampledAt = now;
+      }
+      return saturated;
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import { failedMessageIds, toRecord } from '../../infra/local/sqs-poller';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eventLoopGauge, failedMessageIds, toRecord } from '../../infra/local/sqs-poller';
 
 const arn = 'arn:aws:sqs:us-east-1:000000000000:q.fifo';
 
@@ -68,5 +69,29 @@ describe('failedMessageIds (ReportBatchItemFailures)', () => {
     { batchItemFailures: 'a' },
   ])('treats %j as complete failure', (response) => {
     expect(failedMessageIds(response, records)).toBeInstanceOf(Error);
+  });
+});
+
+describe('eventLoopGauge', () => {
+  /** Keeps the event loop busy, as routing and drains do when they fill the core. */
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  it('says saturated after a busy stretch and not after an idle one', async () => {
+    const gauge = eventLoopGauge(0.9);
+    spin(150);
+    expect(gauge.saturated()).toBe(true);
+    await sleep(150);
+    expect(gauge.saturated()).toBe(false);
+  });
+
+  it('keeps its last answer until the next sample is due', () => {
+    const gauge = eventLoopGauge(0.9);
+    spin(150);
+    expect(gauge.saturated()).toBe(true);
+    // No time has passed for a new sample: the answer stands.
+    expect(gauge.saturated()).toBe(true);
   });
 });

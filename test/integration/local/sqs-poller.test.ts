@@ -40,13 +40,14 @@ async function testQueue(fifo = false): Promise<{ url: string; arn: string }> {
   return { url: QueueUrl!, arn: `arn:aws:sqs:${region}:000000000000:${name}` };
 }
 
-function poll(queue: { url: string; arn: string }, handler: SqsHandler, concurrency = 1, batchSize = 10): void {
+function poll(queue: { url: string; arn: string }, handler: SqsHandler, concurrency = 1, batchSize = 10, saturated?: () => boolean): void {
   poller = startPoller({
     sqsClient: sqs,
     queueUrl: queue.url,
     queueArn: queue.arn,
     region,
     batchSize,
+    ...(saturated && { saturated }),
     concurrency,
     handler,
     functionTimeoutMs: 5000,
@@ -164,6 +165,35 @@ it('takes what a standard queue already holds, up to a batch size above 10, and 
   expect(batches.flat().sort()).toEqual([...bodies, 'lone'].sort());
   // Deleted in chunks of 10 (SQS's limit per DeleteMessageBatch): nothing comes back.
   expect(await remaining(queue.url)).toBe(0);
+});
+
+it('starts no invocation beside a running one while the core is saturated, and up to the concurrency once it is not', async () => {
+  const queue = await testQueue();
+  let saturated = true;
+  let looked = 0;
+  let running = 0;
+  let peak = 0;
+  const release = gate();
+  poll(
+    queue,
+    async () => {
+      peak = Math.max(peak, ++running);
+      await release.opened;
+      running--;
+    },
+    4,
+    1,
+    () => (looked++, saturated),
+  );
+  await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: ['a', 'b', 'c', 'd'].map((body) => ({ Id: body, MessageBody: body })) }));
+  // The poller has looked again several times while the first invocation ran.
+  await eventually(async () => looked, (times) => times >= 3);
+  expect(peak).toBe(1);
+
+  saturated = false;
+  await eventually(async () => running, (now) => now === 4);
+  release.open();
+  await eventually(() => remaining(queue.url), (left) => left === 0);
 });
 
 it('refuses a batch size above 10 for a FIFO queue, as Lambda does', async () => {
