@@ -63,8 +63,9 @@ export const LocalEnvSchema = z.object({
 export type LocalEnv = z.infer<typeof LocalEnvSchema>;
 
 /**
- * Beyond this event-loop utilization the local pollers start no further invocation beside a running
- * one: when routing and drains already fill the core, fewer drains at once each send a fuller page.
+ * Beyond this event-loop utilization the local pollers start invocations beside a running one at
+ * most one a second: when routing and drains already fill the core, fewer drains at once each send
+ * a fuller page.
  */
 const SATURATED_EVENT_LOOP = 0.9;
 

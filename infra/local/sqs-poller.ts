@@ -33,9 +33,10 @@ export interface PollerOptions {
   /** Invocations at once, at most. */
   readonly concurrency: number;
   /**
-   * While this says the process's core is saturated, no invocation starts beside one already
-   * running: all invocations share one core here (in Lambda each has its own), so more of them only
-   * split it, and each drain finds less to send. See `eventLoopGauge`.
+   * While this says the process's core is saturated, invocations beside a running one start at most
+   * one a second: all invocations share one core here (in Lambda each has its own), so more of them
+   * at once only split it, and each drain finds less to send. Never fewer: an invocation that waits
+   * long on a slow listener holds the others back by a second at most. See `eventLoopGauge`.
    * @default never saturated
    */
   readonly saturated?: () => boolean;
@@ -98,6 +99,7 @@ export function startPoller(options: PollerOptions): Poller {
   stopping.signal.addEventListener('abort', () => slotFreed?.());
 
   const saturated = options.saturated ?? (() => false);
+  let lastStartedAt = -Infinity;
 
   async function receiveLoop(): Promise<void> {
     while (!stopping.signal.aborted) {
@@ -105,11 +107,12 @@ export function startPoller(options: PollerOptions): Poller {
         await freeSlot();
         continue;
       }
-      if (invocations.size > 0 && saturated()) {
-        // Looked at again when an invocation ends or the next sample is due, whichever comes first.
-        const retry = new AbortController();
-        await Promise.race([freeSlot(), sleep(EVENT_LOOP_SAMPLE_MS, undefined, { signal: retry.signal }).catch(() => undefined)]);
-        retry.abort();
+      const held = invocations.size > 0 && saturated() ? lastStartedAt + SATURATED_START_INTERVAL_MS - performance.now() : 0;
+      if (held > 0) {
+        // Looked at again when an invocation ends or the hold is over, whichever comes first.
+        const over = new AbortController();
+        await Promise.race([freeSlot(), sleep(held, undefined, { signal: over.signal }).catch(() => undefined)]);
+        over.abort();
         continue;
       }
       let messages: Message[];
@@ -126,6 +129,7 @@ export function startPoller(options: PollerOptions): Poller {
         await release(messages);
         return;
       }
+      lastStartedAt = performance.now();
       const invocation = invoke(messages).finally(() => {
         invocations.delete(invocation);
         slotFreed?.();
@@ -281,6 +285,8 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
 }
 
 const EVENT_LOOP_SAMPLE_MS = 100;
+/** How often an invocation may start beside running ones while the core is saturated. */
+const SATURATED_START_INTERVAL_MS = 1000;
 
 /**
  * Whether the event loop was busier than `limit` (0–1) over the last sample, taken at most every
