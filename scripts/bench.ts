@@ -355,7 +355,12 @@ async function rawBaseline(listener: Listener, total: number, concurrency: numbe
 
 /** `DEDUP+DELIVERY`, `WEBHOOK`, …: the kinds (sort-key prefixes) of the items a call reads or writes. */
 function itemKinds(input: Record<string, unknown>): string {
-  const kind = (sk: unknown) => (typeof sk === 'string' ? sk.split('#')[0]! : '?');
+  // Keys as written (document commands) or marshalled (the handlers' client sends DynamoDB's own).
+  const text = (value: unknown) => (typeof value === 'string' ? value : (value as { S?: unknown } | undefined)?.S);
+  const kind = (sk: unknown) => {
+    const value = text(sk);
+    return typeof value === 'string' ? value.split('#')[0]! : '?';
+  };
   type Key = { sk?: unknown } | undefined;
   if (Array.isArray(input.TransactItems)) {
     return (input.TransactItems as Record<string, { Key?: Key; Item?: Key }>[])

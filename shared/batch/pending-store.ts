@@ -5,8 +5,8 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import type { LmsEvent } from '../events/envelope';
 import { nextFireTime, parseScheduleExpression } from '../schedule';
 import { writeAll } from '../storage/batch-io';
@@ -82,7 +82,7 @@ export class PendingStore {
   private arrivals = 0;
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     private readonly now: () => number = Date.now,
   ) {}

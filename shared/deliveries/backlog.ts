@@ -1,4 +1,5 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import type { LmsEvent } from '../events/envelope';
 import { createHash } from 'node:crypto';
 import { derivedId } from '../ids';
@@ -80,7 +81,7 @@ const name = (field: BacklogField, webhookId: string) => backlogAttribute(field,
 
 export class BacklogStateStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     private readonly queue: Pick<DoorbellQueue, 'ring'>,
     /** An account's webhook ids: the sweeper names a webhook to ring from its key in the state item. */

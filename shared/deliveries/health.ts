@@ -1,4 +1,5 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import { keys } from '../storage/table';
 import type { AttemptCounts } from '../webhooks/health-view';
 
@@ -34,7 +35,7 @@ interface SlotExpression {
 
 export class HealthCounters {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
   ) {}
 

@@ -1,4 +1,5 @@
-import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import { timeOfId } from '../ids';
 import { keys, deliveryKeys } from '../storage/table';
 import type { Webhook } from '../webhooks/model';
@@ -42,7 +43,7 @@ const RELEASE_PAGE = 100;
 
 export class HeldDeliveries {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     private readonly logTtlDays: number,
     private readonly now: () => Date = () => new Date(),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import * as z from 'zod';
 import { derivedId, idFloor } from '../ids';
 import { keys } from '../storage/table';
@@ -96,7 +97,7 @@ const SECONDS_PER_DAY = 24 * 3600;
 
 export class ReplayStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     private readonly repository: Pick<DeliveryStore, 'put'>,
     private readonly state: Pick<BacklogStateStore, 'addReplay' | 'removeReplay'>,

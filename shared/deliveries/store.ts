@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import type { LmsEvent } from '../events/envelope';
 import { ConflictError } from '../errors';
 import { decodePageToken, encodePageToken, type Page } from '../storage/pagination';
@@ -30,7 +31,7 @@ export interface AttemptOutcomeChange {
 
 export class DeliveryStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     private readonly ttlDays: number,
     private readonly now: () => Date = () => new Date(),

@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import { keys } from '../storage/table';
 
 /**
@@ -16,7 +17,7 @@ export class EventPins {
   private last = 0;
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     private readonly now: () => number = Date.now,
   ) {}

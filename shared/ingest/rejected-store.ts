@@ -1,4 +1,5 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import { newId } from '../ids';
 import { keys } from '../storage/table';
 
@@ -21,7 +22,7 @@ export interface RejectedEvent {
 
 export class RejectedEventStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
   ) {}
 

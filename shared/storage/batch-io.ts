@@ -1,4 +1,5 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from './document-db';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** BatchWriteItem's limit: requests per call. */
@@ -20,7 +21,7 @@ const pause = (retry: number) => sleep(Math.random() * Math.min(MAX_PAUSE_MS, FI
  * (it throttled part of the batch) is sent again after a short, growing pause until all of it is
  * written: giving up would leave work done but unrecorded. Any error propagates.
  */
-export async function writeAll(db: DynamoDBDocumentClient, tableName: string, requests: readonly WriteRequest[]): Promise<void> {
+export async function writeAll(db: DocumentDb, tableName: string, requests: readonly WriteRequest[]): Promise<void> {
   for (let i = 0; i < requests.length; i += WRITE_BATCH) {
     let pending = requests.slice(i, i + WRITE_BATCH);
     for (let retry = 0; pending.length > 0; retry++) {
@@ -37,7 +38,7 @@ export async function writeAll(db: DynamoDBDocumentClient, tableName: string, re
  * growing pause; a read still incomplete after 8 resends fails.
  */
 export async function readAll(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   tableName: string,
   keys: readonly Record<string, unknown>[],
   options: { readonly consistent?: boolean; readonly projection?: string } = {},

@@ -1,4 +1,5 @@
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from './document-db';
 import { createHash } from 'node:crypto';
 
 /**
@@ -11,7 +12,7 @@ export function shardOf(id: string, shards: number): number {
 
 /** Every item of every shard's Query, all pages: one Query per shard page, no scan. */
 export async function queryShards(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   shards: number,
   query: (shard: number) => Omit<QueryCommandInput, 'ExclusiveStartKey'>,
 ): Promise<Record<string, unknown>[]> {

@@ -3,8 +3,8 @@ import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../storage/document-db';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { readAll } from '../storage/batch-io';
@@ -21,7 +21,7 @@ export class WebhookLimitError extends ConflictError {}
 /** Webhooks in the single table (see shared/storage/table.ts for the key design). */
 export class WebhookStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
   ) {}
 

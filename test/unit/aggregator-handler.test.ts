@@ -1,6 +1,7 @@
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/aggregator/handler';
@@ -8,7 +9,8 @@ import { resetSettings } from '../../shared/config';
 import { BATCH_CONTINUATION, INTERNAL_SOURCE } from '../../shared/events/sources';
 
 /** The aggregator Lambda's entry: which runs it recognises, and how it hands on unfinished work. */
-const dbMock = mockClient(DynamoDBDocumentClient);
+// The handlers' DynamoDB client sends DynamoDB's own commands, marshalled.
+const dbMock = mockClient(DynamoDBClient);
 const sqsMock = mockClient(SQSClient);
 const busMock = mockClient(EventBridgeClient);
 
@@ -38,23 +40,30 @@ beforeEach(() => {
   busMock.reset();
   jest.restoreAllMocks();
   dbMock.on(QueryCommand, { IndexName: 'gsi1' }).resolves({ Items: [] });
-  dbMock.on(QueryCommand, { IndexName: 'gsi1', ExpressionAttributeValues: { ':shard': 'BATCH_DUE#0' } }).resolves({ Items: [{ webhookId, accountId: 1010 }] });
-  dbMock.on(UpdateCommand).resolves({ Attributes: { accountId: 1010, version: 1 } });
-  dbMock.on(GetCommand).resolves({ Item: { id: webhookId, accountId: 1010, status: 'ACTIVE', events: ['COURSE_ENROLLMENT_BATCH'], authType: 'NONE', credentials: {} } });
-  dbMock.on(QueryCommand, { ConsistentRead: true }).resolves({ Items: [pendingItem(1), pendingItem(2), pendingItem(3)] });
-  dbMock.on(TransactWriteCommand).resolves({});
-  dbMock.on(BatchWriteCommand).resolves({});
+  dbMock.on(QueryCommand, { IndexName: 'gsi1', ExpressionAttributeValues: marshall({ ':shard': 'BATCH_DUE#0' }) }).resolves({ Items: [marshall({ webhookId, accountId: 1010 })] });
+  dbMock.on(UpdateItemCommand).resolves({ Attributes: marshall({ accountId: 1010, version: 1 }) });
+  dbMock
+    .on(GetItemCommand)
+    .resolves({ Item: marshall({ id: webhookId, accountId: 1010, status: 'ACTIVE', events: ['COURSE_ENROLLMENT_BATCH'], authType: 'NONE', credentials: {} }) });
+  dbMock.on(QueryCommand, { ConsistentRead: true }).resolves({ Items: [pendingItem(1), pendingItem(2), pendingItem(3)].map((item) => marshall(item)) });
+  dbMock.on(TransactWriteItemsCommand).resolves({});
+  dbMock.on(PutItemCommand).resolves({});
+  dbMock.on(BatchWriteItemCommand).resolves({});
   sqsMock.on(SendMessageCommand).resolves({});
   busMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
 });
 
-const recordedRuns = () => dbMock.commandCalls(UpdateCommand).filter((c) => c.args[0].input.Key?.pk === 'BATCH');
+const recordedRuns = () =>
+  dbMock
+    .commandCalls(UpdateItemCommand)
+    .map((c) => ({ key: unmarshall(c.args[0].input.Key!), values: unmarshall(c.args[0].input.ExpressionAttributeValues ?? {}) }))
+    .filter((update) => update.key.pk === 'BATCH');
 
 describe('the aggregator handler', () => {
   it('flushes on EventBridge’s scheduled event and records when the schedule fired', async () => {
     const report = await handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-01-01T00:15:00Z', detail: {} }, context(300_000));
     expect(report).toMatchObject({ flushedEvents: 3, requests: 3, continued: false });
-    expect(recordedRuns().map((c) => c.args[0].input.ExpressionAttributeValues?.[':firedAt'])).toEqual([Date.parse('2026-01-01T00:15:00Z')]);
+    expect(recordedRuns().map((update) => update.values[':firedAt'])).toEqual([Date.parse('2026-01-01T00:15:00Z')]);
     expect(busMock.commandCalls(PutEventsCommand)).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/delivery/handler';
@@ -12,7 +13,8 @@ import { metrics } from '../../shared/observability/metrics';
  * SQS event, a fake context, the AWS clients mocked. Its own paths: a message that is not a
  * doorbell goes to the DLQ, a drain out of time hands its doorbell back, failures are per record.
  */
-const dbMock = mockClient(DynamoDBDocumentClient);
+// The handlers' DynamoDB client sends DynamoDB's own commands, marshalled.
+const dbMock = mockClient(DynamoDBClient);
 const sqsMock = mockClient(SQSClient);
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/delivery.fifo';
@@ -80,9 +82,9 @@ beforeEach(() => {
   dbMock.reset();
   sqsMock.reset();
   // A webhook deleted meanwhile and no backlog state: nothing is sent, no credentials are opened.
-  dbMock.on(BatchGetCommand).resolves({ Responses: { table: [] } });
+  dbMock.on(BatchGetItemCommand).resolves({ Responses: { table: [] } });
   dbMock.on(QueryCommand).resolves({ Items: [] });
-  dbMock.on(UpdateCommand).resolves({});
+  dbMock.on(UpdateItemCommand).resolves({});
   sqsMock.on(SendMessageCommand).resolves({});
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
 });
@@ -99,7 +101,7 @@ describe('the delivery handler', () => {
   });
 
   test('out of time with work left: hands the doorbell back at once and reports it failed', async () => {
-    dbMock.on(QueryCommand).resolves({ Items: [pendingDelivery(webhookA)] });
+    dbMock.on(QueryCommand).resolves({ Items: [marshall(pendingDelivery(webhookA))] });
     const event: SQSEvent = { Records: [record('m-1', doorbell(webhookA), webhookA)] };
 
     const response = await handler(event, context(5_000));
@@ -110,7 +112,7 @@ describe('the delivery handler', () => {
   });
 
   test('partial batch response: only the doorbell whose drain failed comes back', async () => {
-    dbMock.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: string; sk: string }[] }> }) => {
+    dbMock.on(BatchGetItemCommand).callsFake((input: { RequestItems: Record<string, unknown> }) => {
       if (JSON.stringify(input.RequestItems).includes(webhookB)) throw new Error('DynamoDB is unavailable');
       return { Responses: { table: [] } };
     });

@@ -1,5 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/router/handler';
@@ -10,7 +11,8 @@ import { resetContainer } from '../../shared/container';
  * event of producer events, a fake context, the AWS clients mocked. A rejected event is recorded,
  * not failed; a record whose routing fails is the only one reported back.
  */
-const dbMock = mockClient(DynamoDBDocumentClient);
+// The handlers' DynamoDB client sends DynamoDB's own commands, marshalled.
+const dbMock = mockClient(DynamoDBClient);
 const sqsMock = mockClient(SQSClient);
 
 const context = { awsRequestId: 'req-1', functionName: 'router', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
@@ -57,16 +59,16 @@ beforeEach(() => {
   dbMock.reset();
   sqsMock.reset();
   // Accounts without webhooks: an accepted event has nowhere to go.
-  dbMock.on(GetCommand).resolves({});
+  dbMock.on(GetItemCommand).resolves({});
   // The batch's accounts' webhooks versions, read together: none has webhooks yet.
-  dbMock.on(BatchGetCommand).resolves({ Responses: {} });
+  dbMock.on(BatchGetItemCommand).resolves({ Responses: {} });
   dbMock.on(QueryCommand).resolves({ Items: [] });
-  dbMock.on(PutCommand).resolves({});
+  dbMock.on(PutItemCommand).resolves({});
 });
 
 describe('the router handler', () => {
   test('partial batch response: a rejected event is recorded, not failed; only the record whose routing failed comes back', async () => {
-    dbMock.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ACCOUNT#3003', ':prefix': 'WEBHOOK#' } }).rejects(new Error('DynamoDB is unavailable'));
+    dbMock.on(QueryCommand, { ExpressionAttributeValues: marshall({ ':pk': 'ACCOUNT#3003', ':prefix': 'WEBHOOK#' }) }).rejects(new Error('DynamoDB is unavailable'));
     const event: SQSEvent = {
       Records: [record('m-ok', producerEvent(2002, 'evt-1')), record('m-rejected', 'not an event'), record('m-failed', producerEvent(3003, 'evt-2'))],
     };
@@ -74,12 +76,12 @@ describe('the router handler', () => {
     const response = await handler(event, context);
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-failed' }] });
-    const rejected = dbMock.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+    const rejected = dbMock.commandCalls(PutItemCommand).map((call) => unmarshall(call.args[0].input.Item!));
     expect(rejected).toEqual([expect.objectContaining({ raw: 'not an event' })]);
   });
 
   test('a batch whose every record fails is reported back whole, not thrown', async () => {
-    dbMock.on(BatchGetCommand).rejects(new Error('DynamoDB is unavailable'));
+    dbMock.on(BatchGetItemCommand).rejects(new Error('DynamoDB is unavailable'));
     const event: SQSEvent = { Records: [record('m-1', producerEvent(2002, 'evt-1')), record('m-2', producerEvent(3003, 'evt-2'))] };
 
     const response = await handler(event, context);
