@@ -26,6 +26,7 @@ export class CachedStackDocumentClient implements DocumentDb {
 
   readonly send = (async (command: DocumentCommand) => {
     const { clientCommand, inputKeyNodes, outputKeyNodes } = command;
+    if (!clientCommand || inputKeyNodes === undefined) throw new TypeError('dynamoDb() sends lib-dynamodb commands (PutCommand, QueryCommand, …), whose items it marshalls');
     const BaseCommand = clientCommand.constructor as new (input: unknown) => Parameters<DynamoDBClient['send']>[0];
     const input = processKeys(command.input, (value) => marshall(value, MARSHALL_OPTIONS), inputKeyNodes);
     const output = await this.client.send(new BaseCommand(input));

@@ -89,3 +89,9 @@ it('marshalls every kind of transaction item', async () => {
     { ConditionCheck: { TableName: 't', Key: { pk: { S: 'D' } }, ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': { S: 'x' } } } },
   ]);
 });
+
+it('refuses a command that is not a document command, saying which it takes', async () => {
+  const send = db.send as unknown as (command: unknown) => Promise<unknown>;
+  await expect(send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'A' } } }))).rejects.toThrow(/lib-dynamodb commands/);
+  expect(dbMock.calls()).toEqual([]);
+});
