@@ -107,7 +107,22 @@ function parseOptions(): Options {
   };
 }
 
-// ---------------------------------------------------------------- the listener (child process)
+// ---------------------------------------------------------------- the listener and the producers (child processes)
+
+/** A bench script in a process of its own, driven over IPC. */
+function forkScript(script: string, ...args: string[]): ChildProcess {
+  return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** Disconnects a child (which then exits), killing it if it has not within 5 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.disconnect();
+  const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(kill);
+}
 
 class Listener {
   private requests = 0;
@@ -125,7 +140,7 @@ class Listener {
   }
 
   static async start(): Promise<Listener> {
-    const child = fork(join(__dirname, 'bench-listener.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkScript('bench-listener.ts');
     const url = await new Promise<string>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the listener exited (${code}) before it was ready`)));
@@ -160,13 +175,8 @@ class Listener {
     });
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.disconnect();
-    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(kill);
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
 
@@ -207,7 +217,7 @@ class Producers {
   }
 
   static start(settings: ProducerSettings, onPut: (calls: number, entries: number) => void): Producers {
-    const child = fork(join(__dirname, 'bench-producer.ts'), [JSON.stringify(settings)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkScript('bench-producer.ts', JSON.stringify(settings));
     return new Producers(child, onPut);
   }
 
@@ -234,13 +244,8 @@ class Producers {
     return this.run({ type: 'put-next', count });
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.disconnect();
-    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(kill);
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }
 

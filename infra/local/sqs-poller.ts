@@ -193,36 +193,31 @@ export function startPoller(options: PollerOptions): Poller {
   }
 
   async function deleteMessages(records: SQSRecord[]): Promise<void> {
-    await Promise.all(
-      chunks(records, MAX_RECEIVE).map(async (chunk) => {
-        try {
-          const { Failed = [] } = await sqsClient.send(
-            new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }),
-          );
-          if (Failed.length > 0) onError(new Error(`Could not delete ${Failed.length} processed messages: ${JSON.stringify(Failed)}`));
-        } catch (error) {
-          onError(error);
-        }
-      }),
-    );
+    await inChunks(records, async (chunk) => {
+      const { Failed = [] } = await sqsClient.send(
+        new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }),
+      );
+      if (Failed.length > 0) onError(new Error(`Could not delete ${Failed.length} processed messages: ${JSON.stringify(Failed)}`));
+    });
   }
 
   /** Hands back messages received as the poller was stopping, so they need not wait out their visibility. */
   async function release(messages: Message[]): Promise<void> {
-    await Promise.all(
-      chunks(messages, MAX_RECEIVE).map(async (chunk) => {
-        try {
-          await sqsClient.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: chunk.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
-            }),
-          );
-        } catch (error) {
-          onError(error);
-        }
-      }),
-    );
+    await inChunks(messages, async (chunk) => {
+      await sqsClient.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+        }),
+      );
+    });
+  }
+
+  /** One batch call per 10 entries (SQS's limit), at once; a call that fails is reported, not thrown. */
+  async function inChunks<T>(items: readonly T[], call: (chunk: T[]) => Promise<void>): Promise<void> {
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < items.length; i += MAX_RECEIVE) calls.push(call(items.slice(i, i + MAX_RECEIVE)).catch(onError));
+    await Promise.all(calls);
   }
 
   const receiving = receiveLoop();
@@ -307,13 +302,6 @@ export function eventLoopGauge(limit: number): { saturated(): boolean } {
       return saturated;
     },
   };
-}
-
-/** SQS's batch calls take at most 10 entries. */
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, functionName: string): Promise<T> {
