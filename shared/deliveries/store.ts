@@ -55,9 +55,13 @@ export class DeliveryStore {
     return Item ? fromItem(Item) : undefined;
   }
 
-  /** A page of the backlog, oldest first, from `from` (a sort-key bound, inclusive); strongly consistent. */
-  async backlogPage(webhookId: string, from: string, limit: number): Promise<Delivery[]> {
-    const { Items } = await this.db.send(
+  /**
+   * A page of the backlog, oldest first, from `from` (a sort-key bound, inclusive); strongly consistent.
+   * `more`: DynamoDB stopped before the partition's end — at `limit` or at 1 MB, whichever came first,
+   * so a page shorter than `limit` is not the end unless `more` is false.
+   */
+  async backlogPage(webhookId: string, from: string, limit: number): Promise<{ items: Delivery[]; more: boolean }> {
+    const { Items, LastEvaluatedKey } = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :end',
@@ -66,7 +70,7 @@ export class DeliveryStore {
         Limit: limit,
       }),
     );
-    return (Items ?? []).map(fromItem);
+    return { items: (Items ?? []).map(fromItem), more: LastEvaluatedKey !== undefined };
   }
 
   /**

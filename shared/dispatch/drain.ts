@@ -69,7 +69,7 @@ async function drainWith(outcomes: OutcomeRecorder, deps: DrainDependencies, doo
     const state: BacklogState = read.state ?? { webhookId: doorbell.webhookId, accountId: doorbell.accountId, seq: 0 };
     const sinceProgress = receipt.receiveCount - (state.progressTag === progressTag(receipt.messageId) ? (state.progressReceives ?? 0) : 0);
     let crashLooping = sinceProgress > deps.maxReceivesWithoutProgress;
-    const page = await deps.deliveries.backlogPage(doorbell.webhookId, state.cursor ?? '', pageSize);
+    const { items: page, more } = await deps.deliveries.backlogPage(doorbell.webhookId, state.cursor ?? '', pageSize);
     let webhook = read.webhook;
     let cursor = state.cursor;
     let change: StateChange | undefined;
@@ -107,12 +107,12 @@ async function drainWith(outcomes: OutcomeRecorder, deps: DrainDependencies, doo
     await outcomes.flush();
     // The backlog's end with a replay still being queued: queue its next page, and go on.
     const replaying = state.replaysQueuing?.[0];
-    if (change === undefined && page.length < pageSize && replaying !== undefined && deps.replays && hasTime()) {
+    if (change === undefined && !more && replaying !== undefined && deps.replays && hasTime()) {
       await deps.replays.continueFor(doorbell.accountId, doorbell.webhookId, replaying, hasTime);
       change = { kind: 'advance' };
     }
-    // A short page is the backlog's end.
-    change ??= page.length < pageSize ? { kind: 'clear' } : { kind: 'advance' };
+    // Only a page DynamoDB ended without a key is the backlog's end: 1 MB cuts pages short of the limit.
+    change ??= more ? { kind: 'advance' } : { kind: 'clear' };
     // Written to meanwhile: look again from the recorded cursor (finished deliveries are passed over).
     if (!(await deps.state.save(state, cursor, change, receipt))) continue;
     if (handBack) return { outcome: 'handed-back', attempted };

@@ -253,6 +253,18 @@ describe('draining a webhook backlog', () => {
     expect(listener.received).toHaveLength(12);
   });
 
+  it('reads on past a page that 1 MB cut short of its limit, and clears the doorbell only at the end', async () => {
+    const hook = webhook();
+    // 80 deliveries of ~30 KB: DynamoDB stops each Query at 1 MB, about 33 of them, well short of the 50 asked for.
+    const padding = 'x'.repeat(30 * 1024);
+    const events = Array.from({ length: 80 }, (_, n) => ({ ...event(n + 1), data: { userId: n + 1, padding } }));
+    await enqueue(hook, ...events);
+
+    expect(await drainBacklog(drainer(hook), doorbellOf(hook), receipt(), () => true)).toEqual({ outcome: 'drained', attempted: 80 });
+    expect(sentIds()).toEqual(events.map((e) => e.eventId));
+    expect((await state.read(hook.accountId, hook.id))?.rungAt).toBeUndefined();
+  });
+
   it('hands the doorbell back when time runs out, and the next drain resumes where it stopped', async () => {
     const hook = webhook();
     await enqueue(hook, event(1), event(2), event(3));
