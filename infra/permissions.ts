@@ -48,10 +48,11 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
   // The webhook with its backlog state (BatchGetItem), a page of the backlog (Query), successes a
   // page at a time (BatchWriteItem), each failed attempt, skip, hold and disable (with the account's
   // webhooks version), a replay's next page (GetItem of the replay, Query of its range, PutItem of
-  // the copies); opens credentials to sign.
+  // the copies); opens credentials to sign. Holds a doorbell waiting for a retry and deletes a
+  // drained one at once (not only when the batch returns).
   delivery: {
     table: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    deliveryQueue: ['sqs:ChangeMessageVisibility'],
+    deliveryQueue: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'],
     deliveryDeadLetterQueue: ['sqs:SendMessage'],
     credentialsKey: ['kms:Decrypt'],
     putEventsSource: NOTICE_SOURCE,

@@ -15,6 +15,7 @@ async function answer(event: SQSEvent, context: Context): Promise<SQSBatchRespon
     hasTime: () => context.getRemainingTimeInMillis() >= TIME_FOR_ONE_ATTEMPT_MS,
     onDeadLetter: (messageId) => logger.error('malformed delivery message dead-lettered', { messageId }),
     onDrainError: (messageId, error) => logger.error('drain failed', { messageId, error: error as Error }),
+    onDeleteError: (messageId, error) => logger.warn('drained doorbell not deleted; Lambda deletes it with the batch', { messageId, error: error as Error }),
   });
 }
 

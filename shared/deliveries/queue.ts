@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Doorbell } from './model';
 
 /**
@@ -26,6 +26,14 @@ export class DoorbellQueue {
   /** Holds the doorbell until the backlog's head is due again (or hands it back at once with 0). */
   async hold(receiptHandle: string, seconds: number): Promise<void> {
     await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+  }
+
+  /**
+   * Deletes an answered doorbell at once: Lambda deletes it only when the whole batch returns, and
+   * until then its message group (the webhook) stays locked.
+   */
+  async delete(receiptHandle: string): Promise<void> {
+    await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle }));
   }
 
   /** Moves a message that is not a doorbell to the FIFO dead-letter queue. */

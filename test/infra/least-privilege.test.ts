@@ -65,7 +65,7 @@ const EXPECTED: Record<string, string[]> = {
   'Delivery/Handler': [
     ...on('table', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'),
     ...consumerOf('deliveryQueue'),
-    ...on('deliveryQueue', 'sqs:ChangeMessageVisibility'),
+    ...on('deliveryQueue', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'),
     ...on('deliveryDLQ', 'sqs:SendMessage'),
     ...on('credentialsKey', 'kms:Decrypt'),
     'events:PutEvents @ bus {"StringEquals":{"events:source":"lms.webhooks"}}',
