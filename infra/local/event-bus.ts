@@ -162,6 +162,9 @@ export class LocalEventBus {
     if (!entry.DetailType) return invalid('DetailType', 'DetailType is a required argument.');
     if (!entry.Detail) return invalid('Detail', 'Detail is a required argument.');
     if (!isJsonObject(entry.Detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    if (entry.Time !== undefined && !eventTime(entry.Time)) {
+      return invalid('Time', 'Time must be an RFC 3339 timestamp, between the years 0000 and 9999.');
+    }
     return undefined;
   }
 
@@ -173,7 +176,7 @@ export class LocalEventBus {
       'detail-type': entry.DetailType!,
       source: entry.Source!,
       account: LOCAL_ACCOUNT_ID,
-      time: isoSeconds(entry.Time === undefined ? new Date() : eventTime(entry.Time)),
+      time: isoSeconds(entry.Time === undefined ? new Date() : eventTime(entry.Time)!),
       region: this.options.region,
       resources: entry.Resources ?? [],
       detail: JSON.parse(entry.Detail!),
@@ -246,9 +249,16 @@ function isJsonObject(text: string): boolean {
   }
 }
 
-/** JSON 1.1 sends timestamps as epoch seconds; accept an ISO string as well. */
-function eventTime(time: number | string): Date {
-  return typeof time === 'number' ? new Date(time * 1000) : new Date(time);
+const EARLIEST_TIME_MS = Date.parse('0000-01-01T00:00:00Z');
+const LATEST_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * JSON 1.1 sends timestamps as epoch seconds; accept an ISO string as well. Undefined for a time
+ * an event's RFC 3339 `time` cannot say (beyond years 0000-9999, or beyond any date).
+ */
+function eventTime(time: number | string): Date | undefined {
+  const ms = typeof time === 'number' ? time * 1000 : Date.parse(time);
+  return ms >= EARLIEST_TIME_MS && ms <= LATEST_TIME_MS ? new Date(ms) : undefined;
 }
 
 /** An event's `time`: ISO 8601 in UTC without milliseconds, as EventBridge writes it. */

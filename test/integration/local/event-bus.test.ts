@@ -188,6 +188,26 @@ it("measures entries as AWS does and rejects a request over 256 KB as a whole", 
   });
 });
 
+it("fails an entry whose Time no date can hold as that entry's InvalidArgument, and queues the rest", async () => {
+  const good = { EventBusName: busName, Source: 'lms', DetailType: 'COURSE_ENROLLMENT', Detail: '{"n":1}' };
+  // Epoch seconds, as JSON 1.1 sends Time: beyond any date, and beyond years 0000-9999.
+  const times = [1e16, 8640000000001, -1e30, 253402300800];
+  const response = await fetch(bus.endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.PutEvents' },
+    body: JSON.stringify({ Entries: [...times.map((Time) => ({ ...good, Time })), { ...good, Time: 253402300799 }] }),
+  });
+
+  expect(response.status).toBe(200);
+  const result = (await response.json()) as { FailedEntryCount: number; Entries: unknown[] };
+  expect(result.FailedEntryCount).toBe(times.length);
+  expect(result.Entries).toEqual([
+    ...times.map(() => ({ ErrorCode: 'InvalidArgument', ErrorMessage: expect.stringMatching(/^Parameter Time is not valid/) })),
+    { EventId: expect.any(String) },
+  ]);
+  expect((await queuedEvents()).map((e) => e.time)).toEqual(['9999-12-31T23:59:59Z']);
+});
+
 it('answers other operations and malformed bodies with AWS JSON errors', async () => {
   const post = (target: string, body: string) =>
     fetch(bus.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body });
