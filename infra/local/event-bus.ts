@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { isServiceSource } from '../../shared/events/sources';
 import { type EventPattern, matchesEventPattern, validateEventPattern } from './event-pattern';
 
 /**
@@ -11,7 +12,8 @@ import { type EventPattern, matchesEventPattern, validateEventPattern } from './
  * become EventBridge envelopes and go, like a rule with an SQS target, to each matching rule's
  * queue. One deliberate difference: AWS silently accepts events for a bus that does not exist;
  * here every bus but the configured one is a per-entry InvalidArgument, so a producer's mistake
- * shows.
+ * shows. As the bus policy in AWS, it refuses the service's own Sources (`lms.webhooks*`) to every
+ * request over the endpoint: the service's functions put them through `serviceTransport`.
  */
 /** A rule's target: an SQS queue, or a function invoked asynchronously (as EventBridge invokes Lambda). */
 export type EventRule = { readonly pattern: EventPattern } & (
@@ -49,6 +51,22 @@ export interface PutEventsRequestEntry {
 
 type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
+/** Who puts: the service's own functions may put its Sources, producers may not. */
+interface Caller {
+  readonly mayPutServiceSources: boolean;
+}
+const PRODUCER: Caller = { mayPutServiceSources: false };
+const SERVICE: Caller = { mayPutServiceSources: true };
+
+/** The parts of an SDK HTTP request and response the in-process transport reads and answers. */
+interface TransportRequest {
+  readonly headers: Record<string, string>;
+  readonly body?: unknown;
+}
+interface TransportResponse {
+  readonly response: { statusCode: number; headers: Record<string, string>; body: Uint8Array };
+}
+
 class RequestError extends Error {
   constructor(
     readonly type: string,
@@ -61,17 +79,30 @@ class RequestError extends Error {
 
 export class LocalEventBus {
   private readonly server: Server;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly busArn: string;
 
   constructor(private readonly options: EventBusOptions) {
     options.rules.forEach((rule) => validateEventPattern(rule.pattern));
     this.busArn = `arn:aws:events:${options.region}:${LOCAL_ACCOUNT_ID}:event-bus/${options.busName}`;
-    this.server = createServer((req, res) => {
-      const handled = this.handle(req, res).finally(() => this.inFlight.delete(handled));
-      this.inFlight.add(handled);
-    });
+    this.server = createServer((req, res) => void this.track(this.handle(req, res)));
   }
+
+  /**
+   * The request handler of the service's own EventBridge client (see useEventBridgeTransport): its
+   * requests reach this bus in-process and may put the service's Sources, as in AWS the bus policy
+   * lets the service's function roles alone put them.
+   */
+  readonly serviceTransport = {
+    handle: async (request: TransportRequest): Promise<TransportResponse> => {
+      const target = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'x-amz-target')?.[1];
+      const { status, body } = await this.track(this.respond(() => this.operation(target, String(request.body ?? ''), SERVICE)));
+      const text = JSON.stringify(body);
+      return { response: { statusCode: status, headers: responseHeaders(text), body: Buffer.from(text, 'utf8') } };
+    },
+    updateHttpClientConfig: (): void => undefined,
+    httpHandlerConfigs: () => ({}),
+  };
 
   /** The URL to give EventBridge clients; valid once started. */
   get endpoint(): string {
@@ -99,24 +130,42 @@ export class LocalEventBus {
     await closed;
   }
 
+  /** Keeps a request in progress until it is answered, so stop() waits for it. */
+  private track<T>(answering: Promise<T>): Promise<T> {
+    this.inFlight.add(answering);
+    return answering.finally(() => this.inFlight.delete(answering));
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
+    const { status, body } = await this.respond(async () => {
       if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
         throw new RequestError('UnknownOperationException', 'Requests are POST / with X-Amz-Target: AWSEvents.PutEvents', 404);
       }
-      const body = await readBody(req);
-      const target = req.headers['x-amz-target'];
-      if (target !== 'AWSEvents.PutEvents') {
-        throw new RequestError('UnknownOperationException', `Unknown operation ${String(target ?? '(no X-Amz-Target)')}`);
-      }
-      reply(res, 200, await this.putEvents(parseRequest(body)));
+      return this.operation(req.headers['x-amz-target'], await readBody(req), PRODUCER);
+    });
+    const text = JSON.stringify(body);
+    res.writeHead(status, responseHeaders(text));
+    res.end(text);
+  }
+
+  /** Runs an operation, answering its failure as AWS JSON 1.1 does. */
+  private async respond(run: () => Promise<object>): Promise<{ status: number; body: object }> {
+    try {
+      return { status: 200, body: await run() };
     } catch (error) {
       const known = error instanceof RequestError ? error : new RequestError('InternalFailure', String(error), 500);
-      reply(res, known.status, { __type: known.type, message: known.message });
+      return { status: known.status, body: { __type: known.type, message: known.message } };
     }
   }
 
-  private async putEvents(entries: PutEventsRequestEntry[]): Promise<{ FailedEntryCount: number; Entries: ResultEntry[] }> {
+  private async operation(target: unknown, body: string, caller: Caller): Promise<object> {
+    if (target !== 'AWSEvents.PutEvents') {
+      throw new RequestError('UnknownOperationException', `Unknown operation ${String(target ?? '(no X-Amz-Target)')}`);
+    }
+    return this.putEvents(parseRequest(body), caller);
+  }
+
+  private async putEvents(entries: PutEventsRequestEntry[], caller: Caller): Promise<{ FailedEntryCount: number; Entries: ResultEntry[] }> {
     if (entries.length > MAX_ENTRIES) {
       throw new RequestError(
         'ValidationException',
@@ -135,7 +184,7 @@ export class LocalEventBus {
     const results: ResultEntry[] = [];
     const accepted: AcceptedEvent[] = [];
     entries.forEach((entry, index) => {
-      const rejection = this.rejection(entry);
+      const rejection = this.rejection(entry, caller);
       const event = rejection ? undefined : this.toEvent(entry);
       if (event) accepted.push({ index, entry, event });
       results.push(rejection ?? { EventId: event!.id });
@@ -150,7 +199,7 @@ export class LocalEventBus {
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   }
 
-  private rejection(entry: PutEventsRequestEntry): ResultEntry | undefined {
+  private rejection(entry: PutEventsRequestEntry, caller: Caller): ResultEntry | undefined {
     const bus = entry.EventBusName ?? 'default';
     if (bus !== this.options.busName && bus !== this.busArn) {
       return invalid(
@@ -159,6 +208,9 @@ export class LocalEventBus {
       );
     }
     if (!entry.Source) return invalid('Source', 'Source is a required argument.');
+    if (isServiceSource(entry.Source) && !caller.mayPutServiceSources) {
+      return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'You do not have permissions to publish events with this source onto this event bus.' };
+    }
     if (!entry.DetailType) return invalid('DetailType', 'DetailType is a required argument.');
     if (!entry.Detail) return invalid('Detail', 'Detail is a required argument.');
     if (!isJsonObject(entry.Detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
@@ -317,12 +369,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function reply(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(text);
+function responseHeaders(text: string): Record<string, string> {
+  return { 'content-type': 'application/x-amz-json-1.1', 'content-length': String(Buffer.byteLength(text)), 'x-amzn-requestid': randomUUID() };
 }

@@ -10,6 +10,7 @@ import { handler as deliveryHandler } from '../../functions/delivery/handler';
 import { handler as routerHandler } from '../../functions/router/handler';
 import { handler as sweeperHandler } from '../../functions/sweeper/handler';
 import { useDataKeys } from '../../shared/adapters/credentials-cipher';
+import { useEventBridgeTransport } from '../../shared/adapters/eventbridge';
 import { backlogState, pendingStore, resetContainer } from '../../shared/container';
 import { sweepDoorbells } from '../../shared/deliveries/sweeper';
 import { ConfigError, DEFAULTS, describeIssues, SHARED_RULES } from '../../shared/config';
@@ -169,6 +170,8 @@ export async function startLocalRuntime({ env, dynamoDbEndpoint, queueJournal = 
     stops.push(() => bus.stop());
     stops.push(() => aggregator.stop());
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventsUrl;
+    // The service's notices and continuations: its Sources are refused over the endpoint.
+    useEventBridgeTransport(bus.serviceTransport);
 
     // Stopped before the queues (pushed later, so stopped earlier): in-flight invocations finish first.
     const coreGauge = eventLoopGauge(SATURATED_EVENT_LOOP);

@@ -1,5 +1,7 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
 import { lazy } from '../lazy';
+
+let transport: EventBridgeClientConfig['requestHandler'];
 
 /**
  * One EventBridge client per container; `AWS_ENDPOINT_URL_EVENTBRIDGE` points it at the local bus.
@@ -7,5 +9,13 @@ import { lazy } from '../lazy';
  * continuations) do so rarely, so their cold starts do not load the SDK client.
  */
 export const eventBridge = /* @__PURE__ */ lazy(
-  async (): Promise<EventBridgeClient> => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient({}),
+  async (): Promise<EventBridgeClient> => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient(transport ? { requestHandler: transport } : {}),
 );
+
+/**
+ * For hosts other than Lambda: the local runtime hands the service's own puts to its bus in-process,
+ * the one way to put the service's Sources there (as only the functions' roles may in AWS).
+ */
+export function useEventBridgeTransport(handler: EventBridgeClientConfig['requestHandler']): void {
+  transport = handler;
+}

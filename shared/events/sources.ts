@@ -24,5 +24,9 @@ export const INGEST_EVENT_PATTERN = { source: [EVENT_SOURCE] } as const;
 export const INTERNAL_SOURCE = `${NOTICE_SOURCE}.internal`;
 /** Every Source the service puts on its bus starts so; the bus refuses them from anyone else. */
 export const SERVICE_SOURCES_PATTERN = `${NOTICE_SOURCE}*`;
+/** Whether SERVICE_SOURCES_PATTERN matches the Source. */
+export function isServiceSource(source: string): boolean {
+  return source.startsWith(NOTICE_SOURCE);
+}
 export const BATCH_CONTINUATION = 'BATCH_FLUSH_CONTINUATION';
 export const BATCH_CONTINUATION_EVENT_PATTERN = { source: [INTERNAL_SOURCE], 'detail-type': [BATCH_CONTINUATION] } as const;

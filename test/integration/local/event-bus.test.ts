@@ -3,7 +3,7 @@ import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-s
 import { LocalEventBus } from '../../../infra/local/event-bus';
 import { type LocalQueues, startLocalQueues } from '../../../infra/local/queues';
 import { credentials, gate, hasSettled, region, sqsClient } from './aws';
-import { INGEST_EVENT_PATTERN } from '../../../shared/events/sources';
+import { BATCH_CONTINUATION, BATCH_CONTINUATION_EVENT_PATTERN, INGEST_EVENT_PATTERN, INTERNAL_SOURCE, NOTICE_SOURCE } from '../../../shared/events/sources';
 
 const busName = 'lms-webhooks';
 const busArn = `arn:aws:events:${region}:000000000000:event-bus/${busName}`;
@@ -81,12 +81,49 @@ it('takes the event time from Time and accepts the bus ARN', async () => {
 });
 
 it('accepts but does not queue events the rule does not match', async () => {
-  const result = await events.send(
-    new PutEventsCommand({ Entries: [entry({ Source: 'lms.webhooks', DetailType: 'WEBHOOK_DISABLED' }), entry()] }),
-  );
+  const result = await events.send(new PutEventsCommand({ Entries: [entry({ Source: 'crm', DetailType: 'CONTACT_ADDED' }), entry()] }));
   expect(result.FailedEntryCount).toBe(0);
   expect(result.Entries!.every((e) => e.EventId)).toBe(true);
   expect((await queuedEvents()).map((e) => e.source)).toEqual(['lms']);
+});
+
+it("refuses the service's own Sources from a producer, entry by entry, as the bus policy does in AWS", async () => {
+  const forged = ['lms.webhooks', 'lms.webhooks.internal', 'lms.webhooks.anything', 'lms.webhooksx'].map((Source) => entry({ Source }));
+  const result = await events.send(new PutEventsCommand({ Entries: [...forged, entry({ Source: 'lms.webhook' }), entry()] }));
+
+  expect(result.FailedEntryCount).toBe(forged.length);
+  expect(result.Entries).toEqual([
+    ...forged.map(() => ({ ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: expect.stringContaining('this source') })),
+    { EventId: expect.any(String) },
+    { EventId: expect.any(String) },
+  ]);
+  expect((await queuedEvents()).map((e) => e.source)).toEqual(['lms']);
+});
+
+it("puts the service's own Sources through its in-process transport, onto the rules as any event", async () => {
+  const invoked: Array<{ source: string; 'detail-type': string }> = [];
+  const serviceBus = new LocalEventBus({
+    host: '127.0.0.1',
+    port: 0,
+    busName,
+    rules: [{ pattern: BATCH_CONTINUATION_EVENT_PATTERN, invoke: (event) => invoked.push(event) }],
+    sqsClient: sqs,
+    region,
+  });
+  const endpoint = await serviceBus.start();
+  const service = new EventBridgeClient({ endpoint, region, credentials, requestHandler: serviceBus.serviceTransport });
+  try {
+    const continuation = { EventBusName: busName, Source: INTERNAL_SOURCE, DetailType: BATCH_CONTINUATION, Detail: '{"firedAt":1,"generation":1}' };
+    const notice = { EventBusName: busName, Source: NOTICE_SOURCE, DetailType: 'WEBHOOK_DISABLED', Detail: '{"webhookId":"w"}' };
+    const result = await service.send(new PutEventsCommand({ Entries: [continuation, notice] }));
+
+    expect(result).toMatchObject({ FailedEntryCount: 0, Entries: [{ EventId: expect.any(String) }, { EventId: expect.any(String) }] });
+    expect(invoked).toEqual([expect.objectContaining({ source: INTERNAL_SOURCE, 'detail-type': BATCH_CONTINUATION })]);
+    await expect(service.send(new PutEventsCommand({ Entries: [] }))).rejects.toMatchObject({ name: 'ValidationException' });
+  } finally {
+    service.destroy();
+    await serviceBus.stop();
+  }
 });
 
 it('fails bad entries one by one, with AWS error codes, and queues the rest', async () => {
